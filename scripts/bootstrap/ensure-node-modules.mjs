@@ -1,0 +1,32 @@
+// Runs before `npm test`, `npm start` and `npm run infra:check`, on whatever Node the machine
+// has (node_modules, and with it the pinned Node 24, may not exist yet). It installs the locked
+// dependencies when node_modules is missing or was installed from another package-lock.json.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  process.stderr.write(
+    `emporium: Node ${process.versions.node} is too old to bootstrap; install Node 20.19 or newer (npm then installs Node 24 for the project).\n`,
+  );
+  process.exit(1);
+}
+
+const lockFile = join(root, 'package-lock.json');
+const stamp = join(root, 'node_modules', '.emporium-lock.sha256');
+const digest = createHash('sha256').update(readFileSync(lockFile)).digest('hex');
+if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) process.exit(0);
+
+process.stderr.write('emporium: installing npm dependencies (npm ci)\n');
+const npm = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+if (npm.status !== 0) {
+  process.stderr.write(
+    `emporium: npm ci failed (${npm.error?.message ?? `exit ${npm.status}`}); is the npm registry reachable?\n`,
+  );
+  process.exit(1);
+}
+writeFileSync(stamp, digest);

@@ -1,0 +1,79 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freePort, httpOk, startProcess, tempDir, type ManagedProcess } from '../process.js';
+import { ensureTool } from '../tools/provision.js';
+
+/** Jaeger v2 with in-memory storage: receives OTLP, serves its query API and UI. */
+export interface JaegerServer {
+  /** OTLP/HTTP base URL; traces go to `${otlpHttpUrl}/v1/traces`. */
+  readonly otlpHttpUrl: string;
+  /** OTLP/gRPC endpoint, `127.0.0.1:port`. */
+  readonly otlpGrpcEndpoint: string;
+  /** Query API and UI, e.g. `http://127.0.0.1:40123` (`/api/traces/<id>`). */
+  readonly queryUrl: string;
+  readonly process: ManagedProcess;
+  readonly stop: () => Promise<void>;
+}
+
+/** Options for {@link startJaeger}. */
+export interface JaegerOptions {
+  /** Fixed ports (the local stack's); free ones by default. */
+  ports?: { otlpGrpc: number; otlpHttp: number; query: number; queryGrpc: number };
+}
+
+/** Starts Jaeger v2 with every listener on a free 127.0.0.1 port and waits for its query API. */
+export async function startJaeger(options: JaegerOptions = {}): Promise<JaegerServer> {
+  const tool = await ensureTool('jaeger');
+  const workDir = await tempDir('jaeger');
+  const grpc = options.ports?.otlpGrpc ?? (await freePort());
+  const http = options.ports?.otlpHttp ?? (await freePort());
+  const query = options.ports?.query ?? (await freePort());
+  const queryGrpc = options.ports?.queryGrpc ?? (await freePort());
+  const at = (port: number): string => `127.0.0.1:${String(port)}`;
+  // Jaeger v2 is an OpenTelemetry Collector distribution; this is its all-in-one config cut
+  // down to OTLP in, memory storage, query out, with no listener on a fixed or public port.
+  const config = {
+    service: {
+      extensions: ['jaeger_storage', 'jaeger_query'],
+      pipelines: {
+        traces: {
+          receivers: ['otlp'],
+          processors: ['batch'],
+          exporters: ['jaeger_storage_exporter'],
+        },
+      },
+      telemetry: { metrics: { level: 'none' }, logs: { level: 'warn' } },
+    },
+    extensions: {
+      jaeger_storage: { backends: { memstore: { memory: { max_traces: 100_000 } } } },
+      jaeger_query: {
+        storage: { traces: 'memstore' },
+        http: { endpoint: at(query) },
+        grpc: { endpoint: at(queryGrpc) },
+      },
+    },
+    receivers: {
+      otlp: { protocols: { grpc: { endpoint: at(grpc) }, http: { endpoint: at(http) } } },
+    },
+    // Short batches so a test sees its spans within a fraction of a second.
+    processors: { batch: { timeout: '100ms' } },
+    exporters: { jaeger_storage_exporter: { trace_storage: 'memstore' } },
+  };
+  const configFile = join(workDir, 'jaeger.yaml');
+  await writeFile(configFile, JSON.stringify(config, null, 2));
+  const queryUrl = `http://${at(query)}`;
+  const proc = await startProcess({
+    name: 'jaeger',
+    command: tool.bin,
+    args: ['--config', `file:${configFile}`],
+    workDir,
+    ready: () => httpOk(`${queryUrl}/api/services`),
+  });
+  return {
+    otlpHttpUrl: `http://${at(http)}`,
+    otlpGrpcEndpoint: at(grpc),
+    queryUrl,
+    process: proc,
+    stop: () => proc.stop(),
+  };
+}

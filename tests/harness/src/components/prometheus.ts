@@ -1,0 +1,84 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freePort, httpOk, startProcess, tempDir, type ManagedProcess } from '../process.js';
+import { ensureTool } from '../tools/provision.js';
+
+/** One `scrape_configs` entry of prometheus.yml. */
+export interface ScrapeConfig {
+  job_name: string;
+  static_configs: { targets: string[]; labels?: Record<string, string> }[];
+  metrics_path?: string;
+  scrape_interval?: string;
+}
+
+/** One sample of an instant-query vector result. */
+export interface PromSample {
+  metric: Record<string, string>;
+  /** [unix seconds, value as a string], as Prometheus returns it. */
+  value: [number, string];
+}
+
+/** A throwaway Prometheus on 127.0.0.1. */
+export interface PrometheusServer {
+  /** e.g. `http://127.0.0.1:40123` */
+  readonly url: string;
+  readonly process: ManagedProcess;
+  /** Runs an instant query and returns its vector (throws on a query error). */
+  query(expr: string): Promise<PromSample[]>;
+  readonly stop: () => Promise<void>;
+}
+
+/** Options for {@link startPrometheus}. */
+export interface PrometheusOptions {
+  scrapeConfigs: ScrapeConfig[];
+  /** How often to scrape, e.g. `1s` in tests; 15 s is Prometheus's default. */
+  scrapeInterval?: string;
+  /** Extra top-level configuration (e.g. `rule_files`). */
+  extra?: Record<string, unknown>;
+  /** A fixed port (the local stack's); a free one by default. */
+  port?: number;
+}
+
+interface QueryResponse {
+  status: 'success' | 'error';
+  error?: string;
+  data?: { resultType: string; result: PromSample[] };
+}
+
+/** Starts Prometheus with the given scrape configs and waits until /-/ready answers 200. */
+export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
+  const tool = await ensureTool('prometheus');
+  const workDir = await tempDir('prometheus');
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${String(port)}`;
+  const configFile = join(workDir, 'prometheus.yml');
+  const interval = options.scrapeInterval ?? '15s';
+  // JSON is YAML, so the config is written as JSON.
+  const config = {
+    global: { scrape_interval: interval, evaluation_interval: interval },
+    scrape_configs: options.scrapeConfigs,
+    ...options.extra,
+  };
+  await writeFile(configFile, JSON.stringify(config, null, 2));
+  const proc = await startProcess({
+    name: 'prometheus',
+    command: tool.bin,
+    args: [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(workDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${String(port)}`,
+      '--log.level=warn',
+    ],
+    workDir,
+    ready: () => httpOk(`${url}/-/ready`),
+  });
+  const query = async (expr: string): Promise<PromSample[]> => {
+    const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const body = (await response.json()) as QueryResponse;
+    if (body.status !== 'success' || !body.data) {
+      throw new Error(`query ${expr} failed: ${body.error ?? String(response.status)}`);
+    }
+    return body.data.result;
+  };
+  return { url, process: proc, query, stop: () => proc.stop() };
+}

@@ -1,0 +1,45 @@
+export {
+  COMPONENT_CHECKS,
+  CheckFailed,
+  eventually,
+  proxyBootstrap,
+  type ComponentCheck,
+} from './checks.js';
+export {
+  startEnvoy,
+  validateEnvoyBootstrap,
+  type EnvoyBootstrap,
+  type EnvoyOptions,
+  type EnvoyServer,
+} from './components/envoy.js';
+export { helm, type HelmResult } from './components/helm.js';
+export { startJaeger, type JaegerOptions, type JaegerServer } from './components/jaeger.js';
+export { startKafka, type KafkaOptions, type KafkaServer } from './components/kafka.js';
+export { startMongo, type MongoOptions, type MongoServer } from './components/mongo.js';
+export {
+  startPrometheus,
+  type PrometheusOptions,
+  type PrometheusServer,
+  type PromSample,
+  type ScrapeConfig,
+} from './components/prometheus.js';
+export { startRedis, type RedisOptions, type RedisServer } from './components/redis.js';
+export {
+  freePort,
+  httpOk,
+  startProcess,
+  tempDir,
+  type ManagedProcess,
+  type StartOptions,
+} from './process.js';
+export {
+  cacheRoot,
+  repoRoot,
+  toolDir,
+  toolVersions,
+  toolVersionsFile,
+  type ToolName,
+  type ToolVersions,
+} from './tools/catalogue.js';
+export { ALL_TOOLS, ensureTool, type ProgressListener, type ToolPaths } from './tools/provision.js';
+export { ToolError, which } from './tools/run.js';

@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ToolError } from './tools/run.js';
+
+/** A free TCP port on 127.0.0.1, found by binding port 0 and releasing it. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+/** A fresh temporary folder, e.g. for one component's data. */
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `emporium-${prefix}-`));
+}
+
+/** Options for {@link startProcess}. */
+export interface StartOptions {
+  /** The component's name, used in errors and the log file's name. */
+  name: string;
+  command: string;
+  args: readonly string[];
+  /** Folder for the log (and anything else the component writes); removed on stop. */
+  workDir: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Resolves once the component really serves; retried until `readyTimeoutMs`. */
+  ready: () => Promise<boolean>;
+  readyTimeoutMs?: number;
+  /** How long stop() waits after SIGTERM before SIGKILL. */
+  stopGraceMs?: number;
+}
+
+/** A running component process owned by a test or script. */
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  /** Where its stdout and stderr go. */
+  readonly logFile: string;
+  /** SIGTERM, then SIGKILL after the grace period; removes the work folder. Idempotent. */
+  readonly stop: () => Promise<void>;
+  /** True until the process has exited. */
+  running(): boolean;
+}
+
+const live = new Set<ChildProcess>();
+
+// Last line of defence: whatever a test forgot to stop dies with the test process.
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** How many log lines a failure quotes. */
+const LOG_TAIL = 20;
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-LOG_TAIL).join('\n    ');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * Starts a component, waits until `ready()` says it serves, and hands back a handle whose
+ * stop() always cleans up. If the process exits or never gets ready, it is killed and the
+ * error quotes the tail of its log.
+ */
+export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
+  const logFile = join(options.workDir, `${options.name}.log`);
+  const log = createWriteStream(logFile);
+  const child = spawn(options.command, options.args, {
+    cwd: options.cwd ?? options.workDir,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  live.add(child);
+  let exitCode: number | string | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitCode = code ?? signal ?? 'unknown';
+      live.delete(child);
+      resolve();
+    });
+  });
+  let spawnError: Error | undefined;
+  // 'spawn' or 'error' (e.g. ENOENT) comes first; wait for it so a missing binary is reported
+  // as such rather than racing a ready() probe.
+  await new Promise<void>((resolve) => {
+    child.once('spawn', resolve);
+    child.once('error', (err) => {
+      spawnError = err;
+      exitCode = 'spawn error';
+      live.delete(child);
+      resolve();
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (exitCode === undefined) {
+        child.kill('SIGTERM');
+        // Unref'd: the exiting child keeps the loop alive, the grace timer must not.
+        const grace = sleep(options.stopGraceMs ?? 10_000, undefined, { ref: false }).then(
+          () => 'timeout' as const,
+        );
+        if ((await Promise.race([exited, grace])) === 'timeout') {
+          child.kill('SIGKILL');
+          await exited;
+        }
+      }
+      await new Promise<void>((resolve) => log.end(resolve));
+      await rm(options.workDir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  for (;;) {
+    if (exitCode !== undefined) {
+      const why = spawnError ? spawnError.message : `exited (${String(exitCode)})`;
+      const detail = tail(logFile);
+      await stop();
+      throw new ToolError(options.name, `${why} before it was ready; log:\n    ${detail}`);
+    }
+    if (await options.ready().catch(() => false)) break;
+    if (Date.now() > deadline) {
+      const detail = tail(logFile);
+      await stop();
+      throw new ToolError(
+        options.name,
+        `not ready after ${String(options.readyTimeoutMs ?? 60_000)} ms; log:\n    ${detail}`,
+      );
+    }
+    await sleep(200);
+  }
+
+  return {
+    name: options.name,
+    pid: child.pid ?? -1,
+    logFile,
+    stop,
+    running: () => exitCode === undefined,
+  };
+}
+
+/** Resolves true when an HTTP GET of `url` answers with a status below 300. */
+export async function httpOk(url: string): Promise<boolean> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  await response.body?.cancel();
+  return response.ok;
+}

@@ -1,0 +1,111 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ToolError } from './run.js';
+
+const mavenTool = z.object({
+  source: z.literal('maven'),
+  version: z.string().min(1),
+  /** group:artifact of the broker; its runtime dependencies come with it. */
+  artifact: z.string().regex(/^[\w.-]+:[\w.-]+$/),
+  /** Extra group:artifact:version coordinates put on the same classpath. */
+  with: z.array(z.string().regex(/^[\w.-]+:[\w.-]+:[\w.-]+$/)).default([]),
+});
+const goTool = z.object({
+  source: z.literal('go'),
+  version: z.string().regex(/^v\d+\.\d+\.\d+/),
+  module: z.string().min(1),
+  package: z.string().startsWith('./'),
+  binary: z.string().min(1),
+  /** Files written into the module source before building; `{version}` stands for the version. */
+  files: z.record(z.string(), z.string()).default({}),
+});
+const pypiTool = z.object({
+  source: z.literal('pypi'),
+  version: z.string().min(1),
+  package: z.string().min(1),
+  binary: z.string().min(1),
+});
+const debianTool = z.object({
+  source: z.literal('debian'),
+  /** The major (or major.minor) version the binary must report. */
+  version: z.string().min(1),
+  package: z.string().min(1),
+  binary: z.string().min(1),
+  also: z.array(z.string()).default([]),
+});
+const versionsFile = z.object({
+  kafka: mavenTool,
+  ferretdb: goTool,
+  jaeger: goTool,
+  helm: goTool,
+  envoy: pypiTool,
+  redis: debianTool,
+  prometheus: debianTool,
+});
+
+/** A tool built from a Go module. */
+export type GoToolSpec = z.infer<typeof goTool>;
+/** A tool taken from Debian's packages. */
+export type DebianToolSpec = z.infer<typeof debianTool>;
+/** Every pinned tool, by name. */
+export type ToolVersions = z.infer<typeof versionsFile>;
+/** A key of tool-versions.json. */
+export type ToolName = keyof ToolVersions;
+
+/** The repository root: the nearest folder above this file holding tool-versions.json. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'tool-versions.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('tool-versions.json not found above ' + import.meta.url);
+    dir = parent;
+  }
+}
+
+let cached: ToolVersions | undefined;
+
+/** The versions file: $EMPORIUM_TOOL_VERSIONS (for tests of provisioning) or the repo's own. */
+export function toolVersionsFile(): string {
+  const fromEnv = process.env.EMPORIUM_TOOL_VERSIONS;
+  return fromEnv ? resolve(fromEnv) : join(repoRoot(), 'tool-versions.json');
+}
+
+/** Validates the contents of a versions file, listing every bad entry in one error. */
+export function parseToolVersions(json: string, file: string): ToolVersions {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (err) {
+    throw new ToolError('tool-versions', `${file} is not JSON: ${(err as Error).message}`);
+  }
+  const parsed = versionsFile.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ToolError('tool-versions', `${file} is invalid:\n  ${issues.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+/** Reads and validates the versions file once. */
+export function toolVersions(): ToolVersions {
+  if (cached) return cached;
+  const file = toolVersionsFile();
+  cached = parseToolVersions(readFileSync(file, 'utf8'), file);
+  return cached;
+}
+
+/** Where provisioned tools live: $EMPORIUM_CACHE or ~/.cache/emporium. */
+export function cacheRoot(): string {
+  const fromEnv = process.env.EMPORIUM_CACHE;
+  return fromEnv ? resolve(fromEnv) : join(homedir(), '.cache', 'emporium');
+}
+
+/** The cache folder of one tool at its pinned version, e.g. ~/.cache/emporium/kafka-4.1.1. */
+export function toolDir(name: ToolName): string {
+  const version = toolVersions()[name].version.replace(/^v/, '');
+  return join(cacheRoot(), `${name}-${version}`);
+}
