@@ -73,7 +73,14 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
   ];
   // A reused data folder keeps its cluster id; formatting it again with a new one would fail.
   if (!existsSync(join(dataDir, 'meta.properties'))) {
-    const format = ['kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', properties];
+    // `--cluster-id=` form: a base64url id may start with '-' and would read as an option.
+    const format = [
+      'kafka.tools.StorageTool',
+      'format',
+      `--cluster-id=${clusterId()}`,
+      '-c',
+      properties,
+    ];
     await runLogged(tool.java, [...jvm, ...format], {
       tool: 'kafka',
       logFile: join(workDir, 'format.log'),

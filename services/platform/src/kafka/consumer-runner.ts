@@ -1,0 +1,480 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Span,
+} from '@opentelemetry/api';
+import kafkajs, {
+  type Consumer,
+  type ConsumerConfig,
+  type EachMessagePayload,
+  type IHeaders,
+  type Kafka,
+  type KafkaMessage,
+  type Producer,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+import { traceExemplar, type Metrics } from '../telemetry/metrics.js';
+import {
+  CloudEventDecodeError,
+  decodeCloudEvent,
+  headersToStrings,
+  type CloudEvent,
+} from './cloudevents.js';
+import {
+  MessagingAttr,
+  messagingMetrics,
+  TRACER_NAME,
+  type DeadLetterReason,
+  type ProcessOutcome,
+} from './messaging-telemetry.js';
+import { deadLetterTopic, formatIssues, type TopicDefinition } from './topics.js';
+
+/** What a handler knows about the record besides the event. */
+export interface EventContext {
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offset, a decimal string (offsets are 64-bit). */
+  readonly offset: string;
+  /** 1 for the first try; retries count up to the runner's maxAttempts. */
+  readonly attempt: number;
+  /** The record's headers as strings (CloudEvents attributes, trace context, others). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The runner's logger with topic, partition, offset and event id bound. */
+  readonly logger: Logger;
+}
+
+/** Handles one event of a topic; throwing means "retry, then dead-letter". */
+export type EventHandler<T> = (event: CloudEvent<T>, context: EventContext) => Promise<void>;
+
+/** A handler bound to its topic, with the topic's type erased so handlers can share a list. */
+export interface TopicHandler {
+  readonly topic: string;
+  /** Validates the event's data against the topic schema and binds the typed handler to it. */
+  prepare(event: CloudEvent<unknown>): PreparedEvent;
+}
+
+/** The outcome of {@link TopicHandler.prepare}. */
+export type PreparedEvent =
+  | { readonly ok: true; readonly run: (context: EventContext) => Promise<void> }
+  | { readonly ok: false; readonly error: string };
+
+/** Binds a handler to a topic; the handler sees `data` typed by the topic's schema. */
+export function eventHandler<T>(topic: TopicDefinition<T>, handler: EventHandler<T>): TopicHandler {
+  return {
+    topic: topic.name,
+    prepare(event) {
+      const parsed = topic.schema.safeParse(event.data);
+      if (!parsed.success) {
+        const issues = formatIssues(parsed.error.issues).join('; ');
+        return {
+          ok: false,
+          error: `Event data does not match the schema of ${topic.name}: ${issues}`,
+        };
+      }
+      const typed: CloudEvent<T> = { ...event, data: parsed.data };
+      return { ok: true, run: (ctx) => handler(typed, ctx) };
+    },
+  };
+}
+
+/**
+ * Remembers which events a group has processed, so a redelivery is skipped. Back it with a
+ * unique index on (eventId, groupId); both calls may throw and are then retried.
+ */
+export interface IdempotencyStore {
+  isProcessed(eventId: string, groupId: string): Promise<boolean>;
+  markProcessed(eventId: string, groupId: string): Promise<void>;
+}
+
+/** Retry delays of a failing handler: initialMs, doubling each attempt, capped at maxMs. */
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+}
+
+/** Options of {@link createConsumerRunner}. */
+export interface ConsumerRunnerOptions {
+  kafka: Kafka;
+  /** Consumer group; also names the dead-letter topic `<groupId>.dlq`. */
+  groupId: string;
+  /** Handlers built with {@link eventHandler}; more can be added with `on()` before start. */
+  handlers?: readonly TopicHandler[];
+  metrics: Metrics;
+  logger: Logger;
+  /** Handler attempts in total (first try included) before the record is dead-lettered. */
+  maxAttempts?: number;
+  /** Defaults to 200 ms doubling up to 5 s. */
+  backoff?: BackoffOptions;
+  idempotency?: IdempotencyStore;
+  /**
+   * Where a group with no committed offset starts: true (default) reads the retained history,
+   * so events published before a service's first start are not skipped.
+   */
+  fromBeginning?: boolean;
+  /** Partitions processed in parallel (each still in order); 1 by default. */
+  partitionsConsumedConcurrently?: number;
+  /** Further kafkajs consumer settings (session timeout, fetch sizes, …). */
+  consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
+}
+
+/** A running consumer group member. */
+export interface ConsumerRunner {
+  readonly groupId: string;
+  /** `<groupId>.dlq`. */
+  readonly deadLetterTopic: string;
+  /** Adds a handler for a topic (before start); one handler per topic. */
+  on<T>(topic: TopicDefinition<T>, handler: EventHandler<T>): ConsumerRunner;
+  /** Connects, joins the group and starts consuming; resolves once the group is joined. */
+  start(): Promise<void>;
+  /** True from start() until stop(), unless kafkajs crashed and gave up (a liveness signal). */
+  isRunning(): boolean;
+  /**
+   * Stops fetching, lets the in-flight handler call finish, commits the processed offsets,
+   * leaves the group and disconnects. A record waiting between retries is not committed and
+   * goes to the next member.
+   */
+  stop(): Promise<void>;
+}
+
+// kafkajs is CommonJS and its error classes are not statically detectable as named exports,
+// so under Node's ESM loader they are only reachable through the default export.
+const { KafkaJSError } = kafkajs;
+
+/** Thrown out of eachMessage so kafkajs neither resolves nor commits the record's offset. */
+class RedeliverError extends KafkaJSError {
+  // A KafkaJSError so kafkajs does not log it as a crash of the user's eachMessage callback.
+  override readonly name = 'RedeliverError';
+}
+
+/** Headers added to a dead-lettered record, beside its original ones. */
+export const DLQ_HEADERS = {
+  error: 'dlq-error',
+  reason: 'dlq-reason',
+  originalTopic: 'dlq-original-topic',
+  originalPartition: 'dlq-original-partition',
+  originalOffset: 'dlq-original-offset',
+  originalTimestamp: 'dlq-original-timestamp',
+  attempts: 'dlq-attempts',
+  consumerGroup: 'dlq-consumer-group',
+} as const;
+
+// Kafka headers have no hard limit, but a stack-sized message would bloat every DLQ record.
+const MAX_ERROR_HEADER_CHARS = 2000;
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The delay before retry number `attempt` (1 after the first failure), in ms. */
+export function backoffDelay(attempt: number, backoff: BackoffOptions): number {
+  return Math.min(backoff.maxMs, backoff.initialMs * 2 ** (attempt - 1));
+}
+
+/**
+ * Creates a consumer group member that decodes CloudEvents, validates them against their topic
+ * schema, runs the topic's handler inside a CONSUMER span continuing the producer's trace,
+ * retries a failing handler with backoff, and dead-letters what cannot be processed to
+ * `<groupId>.dlq` so the loop never stops on one record.
+ */
+export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRunner {
+  const { kafka, groupId, logger, idempotency } = options;
+  const maxAttempts = options.maxAttempts ?? 3;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new RangeError('maxAttempts must be an integer of at least 1.');
+  }
+  const backoff = options.backoff ?? { initialMs: 200, maxMs: 5000 };
+  const dlqTopic = deadLetterTopic(groupId);
+  const m = messagingMetrics(options.metrics);
+  const tracer = trace.getTracer(TRACER_NAME);
+  const handlers = new Map<string, TopicHandler>();
+  let consumer: Consumer | undefined;
+  let dlqProducer: Producer | undefined;
+  let stopping = new AbortController();
+  let crashed = false;
+  // Partitions this member set a lag value for, so a rebalance can drop the ones it lost.
+  const lagSeries = new Map<string, { topic: string; partition: string }>();
+
+  const register = (handler: TopicHandler): void => {
+    if (consumer) throw new Error('Add handlers before start().');
+    if (handlers.has(handler.topic)) {
+      throw new Error(`Consumer group ${groupId} already has a handler for ${handler.topic}.`);
+    }
+    handlers.set(handler.topic, handler);
+  };
+  for (const handler of options.handlers ?? []) register(handler);
+
+  async function deadLetter(
+    payload: EachMessagePayload,
+    reason: DeadLetterReason,
+    error: string,
+    attempts: number,
+    span: Span,
+  ): Promise<void> {
+    const { topic, partition, message } = payload;
+    const labels = { topic, consumer_group: groupId };
+    const headers: IHeaders = {
+      ...message.headers,
+      [DLQ_HEADERS.error]: error.slice(0, MAX_ERROR_HEADER_CHARS),
+      [DLQ_HEADERS.reason]: reason,
+      [DLQ_HEADERS.originalTopic]: topic,
+      [DLQ_HEADERS.originalPartition]: String(partition),
+      [DLQ_HEADERS.originalOffset]: message.offset,
+      [DLQ_HEADERS.originalTimestamp]: message.timestamp,
+      [DLQ_HEADERS.attempts]: String(attempts),
+      [DLQ_HEADERS.consumerGroup]: groupId,
+    };
+    try {
+      if (!dlqProducer) throw new Error('The runner is not started.');
+      // The original bytes, untouched: an operator replays a DLQ record as it first arrived.
+      await dlqProducer.send({
+        topic: dlqTopic,
+        acks: -1,
+        messages: [{ key: message.key, value: message.value, headers }],
+      });
+    } catch (sendError) {
+      m.processFailures.inc({ ...labels, reason: 'dead-letter-error' });
+      span.recordException(sendError instanceof Error ? sendError : String(sendError));
+      logger.error(
+        { err: sendError, topic, partition, offset: message.offset, dlq_topic: dlqTopic },
+        'Dead-lettering failed; the record stays uncommitted and will be redelivered',
+      );
+      throw new RedeliverError(`Dead-lettering to ${dlqTopic} failed: ${errorMessage(sendError)}`, {
+        retriable: true,
+      });
+    }
+    m.deadLettered.inc({ ...labels, reason });
+    span.addEvent('dead-lettered', { 'dlq.topic': dlqTopic, 'dlq.reason': reason });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.slice(0, MAX_ERROR_HEADER_CHARS) });
+    logger.error(
+      { topic, partition, offset: message.offset, reason, attempts, error, dlq_topic: dlqTopic },
+      'Record dead-lettered',
+    );
+  }
+
+  async function process(
+    payload: EachMessagePayload,
+    headers: Record<string, string>,
+    span: Span,
+  ): Promise<ProcessOutcome> {
+    const { topic, partition, message } = payload;
+    const labels = { topic, consumer_group: groupId };
+
+    let event: CloudEvent<unknown>;
+    try {
+      event = decodeCloudEvent(message);
+    } catch (error) {
+      if (!(error instanceof CloudEventDecodeError)) throw error;
+      m.processFailures.inc({ ...labels, reason: 'invalid' });
+      await deadLetter(payload, 'invalid', error.message, 0, span);
+      return 'dead-lettered';
+    }
+    span.setAttribute(MessagingAttr.MESSAGE_ID, event.id);
+    span.setAttribute('cloudevents.event_id', event.id);
+    span.setAttribute('cloudevents.event_type', event.type);
+
+    const handler = handlers.get(topic);
+    const prepared: PreparedEvent = handler
+      ? handler.prepare(event)
+      : { ok: false, error: `Consumer group ${groupId} has no handler for ${topic}.` };
+    if (!prepared.ok) {
+      m.processFailures.inc({ ...labels, reason: 'invalid' });
+      await deadLetter(payload, 'invalid', prepared.error, 0, span);
+      return 'dead-lettered';
+    }
+
+    const recordLogger = logger.child({
+      topic,
+      partition,
+      offset: message.offset,
+      event_id: event.id,
+      event_type: event.type,
+    });
+    for (let attempt = 1; ; attempt++) {
+      span.setAttribute(MessagingAttr.DELIVERY_ATTEMPTS, attempt);
+      try {
+        if (idempotency && (await idempotency.isProcessed(event.id, groupId))) {
+          m.duplicates.inc(labels);
+          span.addEvent('duplicate skipped');
+          recordLogger.info('Event already processed by this group; skipped');
+          return 'duplicate';
+        }
+        await prepared.run({
+          topic,
+          partition,
+          offset: message.offset,
+          attempt,
+          headers,
+          logger: recordLogger,
+        });
+        if (idempotency) await idempotency.markProcessed(event.id, groupId);
+        return 'success';
+      } catch (error) {
+        m.processFailures.inc({ ...labels, reason: 'handler-error' });
+        span.recordException(error instanceof Error ? error : String(error));
+        if (attempt >= maxAttempts) {
+          await deadLetter(payload, 'handler-failed', errorMessage(error), attempt, span);
+          return 'dead-lettered';
+        }
+        const delay = backoffDelay(attempt, backoff);
+        recordLogger.warn(
+          { err: error, attempt, max_attempts: maxAttempts, retry_in_ms: delay },
+          'Event handler failed; retrying',
+        );
+        try {
+          await sleep(delay, undefined, { signal: stopping.signal });
+        } catch {
+          throw new RedeliverError('The consumer stopped while the record awaited a retry.', {
+            retriable: true,
+          });
+        }
+        // A long backoff must not cost the group membership (session timeout).
+        await payload.heartbeat();
+      }
+    }
+  }
+
+  async function eachMessage(payload: EachMessagePayload): Promise<void> {
+    const { topic, partition, message } = payload;
+    m.consumed.inc({ topic, consumer_group: groupId });
+    const started = performance.now();
+    const headers = headersToStrings(message.headers);
+    // The producer's span is the parent; ROOT_CONTEXT keeps kafkajs's loop context out of it.
+    const parent = propagation.extract(ROOT_CONTEXT, headers);
+    const span = tracer.startSpan(
+      `${topic} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          [MessagingAttr.SYSTEM]: 'kafka',
+          [MessagingAttr.DESTINATION_NAME]: topic,
+          [MessagingAttr.DESTINATION_PARTITION_ID]: String(partition),
+          [MessagingAttr.OPERATION_TYPE]: 'process',
+          [MessagingAttr.OPERATION_NAME]: 'process',
+          [MessagingAttr.CONSUMER_GROUP_NAME]: groupId,
+          [MessagingAttr.KAFKA_OFFSET]: Number(message.offset),
+          ...keyAttribute(message),
+          ...(message.value ? { [MessagingAttr.MESSAGE_BODY_SIZE]: message.value.length } : {}),
+        },
+      },
+      parent,
+    );
+    await context.with(trace.setSpan(parent, span), async () => {
+      let outcome: ProcessOutcome = 'redeliver';
+      try {
+        outcome = await process(payload, headers, span);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+        if (error instanceof RedeliverError) throw error;
+        // Only our own bugs get here; never let one record stop the loop for good.
+        logger.error({ err: error, topic, partition, offset: message.offset }, 'Consumer error');
+        throw new RedeliverError(errorMessage(error), { retriable: true });
+      } finally {
+        m.processDuration.observe({
+          labels: { topic, consumer_group: groupId, outcome },
+          value: (performance.now() - started) / 1000,
+          exemplarLabels: traceExemplar(),
+        });
+        span.end();
+      }
+    });
+  }
+
+  const runner: ConsumerRunner = {
+    groupId,
+    deadLetterTopic: dlqTopic,
+    on(topic, handler) {
+      register(eventHandler(topic, handler));
+      return runner;
+    },
+    async start() {
+      if (consumer) throw new Error(`Consumer group ${groupId} is already started.`);
+      if (handlers.size === 0) throw new Error(`Consumer group ${groupId} has no handlers.`);
+      stopping = new AbortController();
+      crashed = false;
+      const c = kafka.consumer({
+        // A short fetch wait keeps stop() quick: it waits for the fetch in flight.
+        maxWaitTimeInMs: 1000,
+        ...options.consumerConfig,
+        groupId,
+      });
+      // Bounded retries, unlike the idempotent producer: a failed dead-letter send must
+      // surface so the record is left uncommitted rather than block the partition forever.
+      const p = kafka.producer({ idempotent: false });
+      consumer = c;
+      dlqProducer = p;
+      c.on(c.events.GROUP_JOIN, ({ payload }) => {
+        const assigned = new Set(
+          Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+            partitions.map((partition) => `${topic}/${String(partition)}`),
+          ),
+        );
+        for (const [key, labels] of lagSeries) {
+          if (!assigned.has(key)) {
+            m.lag.remove({ ...labels, consumer_group: groupId });
+            lagSeries.delete(key);
+          }
+        }
+      });
+      c.on(c.events.CRASH, ({ payload }) => {
+        // kafkajs restarts after retriable failures (our redeliveries among them); a crash
+        // without restart (e.g. an authorisation error) leaves this member dead.
+        if (!payload.restart) crashed = true;
+        logger.error(
+          { err: payload.error, consumer_group: groupId, restart: payload.restart },
+          payload.restart ? 'Kafka consumer crashed; restarting' : 'Kafka consumer crashed',
+        );
+      });
+      c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
+        const labels = { topic: payload.topic, partition: String(payload.partition) };
+        lagSeries.set(`${labels.topic}/${labels.partition}`, labels);
+        m.lag.set({ ...labels, consumer_group: groupId }, Number(payload.offsetLag));
+      });
+      try {
+        await Promise.all([c.connect(), p.connect()]);
+        await c.subscribe({
+          topics: [...handlers.keys()],
+          fromBeginning: options.fromBeginning ?? true,
+        });
+        await c.run({
+          autoCommit: true,
+          partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+          eachMessage,
+        });
+      } catch (error) {
+        consumer = undefined;
+        dlqProducer = undefined;
+        await Promise.allSettled([c.disconnect(), p.disconnect()]);
+        throw error;
+      }
+      logger.info({ consumer_group: groupId, topics: [...handlers.keys()] }, 'Consumer started');
+    },
+    isRunning: () => consumer !== undefined && !crashed,
+    async stop() {
+      const c = consumer;
+      const p = dlqProducer;
+      if (!c || !p) return;
+      stopping.abort();
+      // kafkajs's stop waits for the record in flight, commits resolved offsets at the end of
+      // the batch, and leaves the group; disconnect then closes the connections.
+      await c.stop();
+      await c.disconnect();
+      await p.disconnect();
+      consumer = undefined;
+      dlqProducer = undefined;
+      for (const labels of lagSeries.values()) m.lag.remove({ ...labels, consumer_group: groupId });
+      lagSeries.clear();
+      logger.info({ consumer_group: groupId }, 'Consumer stopped');
+    },
+  };
+  return runner;
+}
+
+function keyAttribute(message: KafkaMessage): Record<string, string> {
+  return message.key === null ? {} : { [MessagingAttr.KAFKA_MESSAGE_KEY]: message.key.toString() };
+}

@@ -1,0 +1,94 @@
+import type { ITopicConfig, Kafka } from 'kafkajs';
+import type { z } from 'zod';
+
+/** A versioned topic and the zod schema of the `data` of every event on it. */
+export interface TopicDefinition<T> {
+  /** Versioned name, e.g. `orders.v1`; a breaking change to the schema means a new topic. */
+  readonly name: string;
+  /** The version in the name (`1` for `orders.v1`). */
+  readonly version: number;
+  /** Validates `data` on produce and on consume. */
+  readonly schema: z.ZodType<T>;
+}
+
+/** The data type of a topic's events, e.g. `TopicData<typeof ordersTopic>`. */
+export type TopicData<D> = D extends TopicDefinition<infer T> ? T : never;
+
+// Lower-case dotted segments ending in the schema version; a subset of Kafka's legal names
+// ([a-zA-Z0-9._-]) so every topic reads the same in dashboards and ACLs.
+const TOPIC_NAME = /^[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*\.v([1-9][0-9]*)$/;
+
+/** Pairs a versioned topic name (`orders.v1`) with the zod schema of its events' data. */
+export function defineTopic<T>(name: string, schema: z.ZodType<T>): TopicDefinition<T> {
+  const match = TOPIC_NAME.exec(name);
+  if (!match?.[1]) {
+    throw new TypeError(
+      `Topic name "${name}" must be lower-case dotted segments ending in a version, e.g. "orders.v1".`,
+    );
+  }
+  return Object.freeze({ name, version: Number(match[1]), schema });
+}
+
+/** Formats zod issues as `path: message` lines (`(root)` for the data itself). */
+export function formatIssues(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+): string[] {
+  return issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return `${path === '' ? '(root)' : path}: ${issue.message}`;
+  });
+}
+
+/** The dead-letter topic of a consumer group: `<groupId>.dlq`. */
+export function deadLetterTopic(groupId: string): string {
+  return `${groupId}.dlq`;
+}
+
+/** Options of {@link ensureTopics}. */
+export interface EnsureTopicsOptions {
+  /** Topics to create: definitions or plain names. */
+  topics?: readonly (TopicDefinition<unknown> | string)[];
+  /** Consumer groups whose `<group>.dlq` topics to create. */
+  consumerGroups?: readonly string[];
+  /** Partitions of each new topic; the broker's `num.partitions` when omitted. */
+  numPartitions?: number;
+  /** Replicas of each new topic; the broker's `default.replication.factor` when omitted. */
+  replicationFactor?: number;
+  /** Topic-level configs, e.g. `[{ name: 'retention.ms', value: '604800000' }]`. */
+  configEntries?: ITopicConfig['configEntries'];
+}
+
+/**
+ * Creates the topics that do not exist yet (and each group's dead-letter topic) and waits for
+ * their leaders; existing topics are left as they are, so it is safe to run at every start.
+ * Returns the names it created.
+ */
+export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions): Promise<string[]> {
+  const wanted = new Set([
+    ...(options.topics ?? []).map((topic) => (typeof topic === 'string' ? topic : topic.name)),
+    ...(options.consumerGroups ?? []).map(deadLetterTopic),
+  ]);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = [...wanted].filter((name) => !existing.has(name));
+    if (missing.length === 0) return [];
+    // Another replica may create the same topics at the same moment; kafkajs treats
+    // TOPIC_ALREADY_EXISTS for every topic as "nothing to do", which keeps this idempotent.
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        ...(options.numPartitions === undefined ? {} : { numPartitions: options.numPartitions }),
+        ...(options.replicationFactor === undefined
+          ? {}
+          : { replicationFactor: options.replicationFactor }),
+        ...(options.configEntries === undefined ? {} : { configEntries: options.configEntries }),
+      })),
+    });
+    return missing;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,409 @@
+import assert from 'node:assert/strict';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import {
+  eventually,
+  freePort,
+  startKafka,
+  startMongo,
+  tempDir,
+  type KafkaServer,
+  type MongoServer,
+} from '@emporium/harness';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Collection, MongoClient } from 'mongodb';
+import { pino } from 'pino';
+import { createMetrics, type Metrics } from '../telemetry/metrics.js';
+import { createMongoClient } from './mongo-client.js';
+import {
+  buildOutboxEvent,
+  insertWithOutbox,
+  updateWithOutbox,
+  type OutboxDocument,
+  type OutboxEvent,
+} from './outbox.js';
+import { createOutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+
+interface Order extends OutboxDocument {
+  _id: string;
+  status: string;
+}
+
+const logger = pino({ level: 'silent' });
+
+/** The value of a metric with these labels, 0 when never set. */
+async function metricValue(metrics: Metrics, name: string, labels: Record<string, string>) {
+  // In OpenMetrics mode prom-client keeps a counter under its name without `_total`.
+  const metric =
+    metrics.registry.getSingleMetric(name) ??
+    metrics.registry.getSingleMetric(name.replace(/_total$/, ''));
+  assert.ok(metric, `metric ${name} exists`);
+  const { values } = await metric.get();
+  const match = values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return match?.value ?? 0;
+}
+
+describe('outbox relay', function () {
+  let mongo: MongoServer;
+  let client: MongoClient;
+  let seq = 0;
+  const collection = () => client.db('relay_test').collection<Order>(`orders_${String(++seq)}`);
+  const event = (key: string, type: string, time: string, topic = 'orders.v1') =>
+    buildOutboxEvent({ topic, type, key, data: { key, type }, time: new Date(time) });
+  const relayOptions = (
+    orders: Collection<Order>,
+    publish: (event: OutboxEvent) => Promise<void>,
+    metrics = createMetrics({ service: 'test', runtimeMetrics: false }),
+  ): OutboxRelayOptions<Order> => ({
+    collections: orders,
+    publish,
+    metrics,
+    logger,
+    intervalMs: 100,
+  });
+
+  before(async () => {
+    mongo = await startMongo();
+    client = createMongoClient({
+      url: mongo.url,
+      appName: 'relay-test',
+      serverSelectionTimeoutMs: 2_000,
+    });
+  });
+
+  after(async () => {
+    await client.close();
+    await mongo.stop();
+  });
+
+  it('publishes each aggregate’s events in order, oldest aggregate first, and marks them sent', async () => {
+    const orders = collection();
+    const metrics = createMetrics({ service: 'test', runtimeMetrics: false });
+    // B is written first but its event is younger than A's: A goes first.
+    await insertWithOutbox(orders, { _id: 'B', status: 'PENDING' }, [
+      event('B', 'b1', '2030-01-01T00:00:02Z'),
+    ]);
+    await insertWithOutbox(orders, { _id: 'A', status: 'PENDING' }, [
+      event('A', 'a1', '2030-01-01T00:00:00Z'),
+      event('A', 'a2', '2030-01-01T00:00:01Z'),
+    ]);
+    await updateWithOutbox(orders, { _id: 'A' }, { $set: { status: 'PAID' } }, [
+      event('A', 'a3', '2030-01-01T00:00:03Z'),
+    ]);
+
+    const published: string[] = [];
+    const relay = createOutboxRelay(
+      relayOptions(
+        orders,
+        (e) => {
+          published.push(e.type);
+          return Promise.resolve();
+        },
+        metrics,
+      ),
+    );
+    const result = await relay.runOnce();
+    assert.deepEqual(published, ['a1', 'a2', 'a3', 'b1']);
+    assert.deepEqual(result, { leader: true, published: 4, failed: 0, pending: 0, more: false });
+
+    for (const doc of await orders.find().toArray()) {
+      assert.ok(
+        doc.outbox?.every((e) => e.sentAt instanceof Date),
+        `${doc._id} all sent`,
+      );
+      assert.equal(doc.outboxPending, 0);
+      assert.equal(doc.outboxPendingSince, undefined);
+    }
+    assert.equal(
+      await metricValue(metrics, 'outbox_published_events_total', { topic: 'orders.v1' }),
+      4,
+    );
+    assert.equal(
+      await metricValue(metrics, 'outbox_pending_events', { collection: orders.collectionName }),
+      0,
+    );
+
+    // Sent stays sent: another round publishes nothing.
+    assert.equal((await relay.runOnce()).published, 0);
+    assert.equal(published.length, 4);
+  });
+
+  it('keeps a failed event and its aggregate’s later events pending, other aggregates go on', async () => {
+    const orders = collection();
+    const metrics = createMetrics({ service: 'test', runtimeMetrics: false });
+    await insertWithOutbox(orders, { _id: 'A', status: 'PENDING' }, [
+      event('A', 'a1', '2030-01-01T00:00:00Z'),
+      event('A', 'poison', '2030-01-01T00:00:01Z'),
+      event('A', 'a3', '2030-01-01T00:00:02Z'),
+    ]);
+    await insertWithOutbox(orders, { _id: 'B', status: 'PENDING' }, [
+      event('B', 'b1', '2030-01-01T00:00:05Z'),
+    ]);
+    const published: string[] = [];
+    let failNext = true;
+    const relay = createOutboxRelay(
+      relayOptions(
+        orders,
+        (e) => {
+          if (e.type === 'poison' && failNext) {
+            failNext = false;
+            return Promise.reject(new Error('broker said no'));
+          }
+          published.push(e.type);
+          return Promise.resolve();
+        },
+        metrics,
+      ),
+    );
+
+    const first = await relay.runOnce();
+    assert.deepEqual(published, ['a1', 'b1']);
+    assert.equal(first.failed, 1);
+    assert.equal(first.pending, 2);
+    assert.equal(
+      await metricValue(metrics, 'outbox_pending_events', { collection: orders.collectionName }),
+      2,
+    );
+    assert.equal(
+      await metricValue(metrics, 'outbox_publish_failures_total', { topic: 'orders.v1' }),
+      1,
+    );
+    const a = await orders.findOne({ _id: 'A' });
+    assert.ok(a);
+    assert.deepEqual(
+      a.outbox?.map((e) => e.sentAt instanceof Date),
+      [true, false, false],
+    );
+    // The pending time moved on to the oldest unsent event.
+    assert.deepEqual(a.outboxPendingSince, new Date('2030-01-01T00:00:01Z'));
+
+    await relay.runOnce();
+    assert.deepEqual(published, ['a1', 'b1', 'poison', 'a3']);
+    assert.equal((await orders.findOne({ _id: 'A' }))?.outboxPending, 0);
+  });
+
+  it('keeps the pending count exact when two relays overlap (e.g. during a leader handover)', async () => {
+    const orders = collection();
+    for (const id of ['A', 'B', 'C']) {
+      await insertWithOutbox(orders, { _id: id, status: 'PENDING' }, [
+        event(id, `${id}1`, '2030-01-01T00:00:00Z'),
+        event(id, `${id}2`, '2030-01-01T00:00:01Z'),
+      ]);
+    }
+    const published: string[] = [];
+    const publish = async (e: OutboxEvent) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      published.push(e.type);
+    };
+    const [one, two] = [
+      createOutboxRelay(relayOptions(orders, publish)),
+      createOutboxRelay(relayOptions(orders, publish)),
+    ];
+    await Promise.all([one.runOnce(), two.runOnce()]);
+    // At-least-once: duplicates are allowed, losses are not, and nothing is counted twice.
+    assert.deepEqual([...new Set(published)].sort(), ['A1', 'A2', 'B1', 'B2', 'C1', 'C2']);
+    for (const doc of await orders.find().toArray()) {
+      assert.equal(doc.outboxPending, 0, doc._id);
+      assert.equal(doc.outboxPendingSince, undefined, doc._id);
+    }
+  });
+
+  it('does nothing when this replica is not the leader', async () => {
+    const orders = collection();
+    await insertWithOutbox(orders, { _id: 'A', status: 'PENDING' }, [
+      event('A', 'a1', '2030-01-01T00:00:00Z'),
+    ]);
+    let leader = false;
+    const published: string[] = [];
+    const relay = createOutboxRelay({
+      ...relayOptions(orders, (e) => {
+        published.push(e.type);
+        return Promise.resolve();
+      }),
+      isLeader: () => leader,
+    });
+    relay.start();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.deepEqual(published, []);
+    assert.equal((await orders.findOne({ _id: 'A' }))?.outboxPending, 1);
+
+    leader = true;
+    await eventually(
+      'the new leader publishes',
+      () => Promise.resolve(published.length === 1 ? true : undefined),
+      5_000,
+    );
+    await relay.stop();
+  });
+
+  it('publishes inside the trace of the request that wrote the event', async () => {
+    const orders = collection();
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(provider);
+    try {
+      const requestSpan = provider.getTracer('test').startSpan('POST /orders');
+      const placed = buildOutboxEvent({
+        topic: 'orders.v1',
+        type: 'OrderPlaced',
+        key: 'A',
+        data: {},
+        context: trace.setSpan(context.active(), requestSpan),
+      });
+      requestSpan.end();
+      await insertWithOutbox(orders, { _id: 'A', status: 'PENDING' }, [placed]);
+
+      const seen: (string | undefined)[] = [];
+      const relay = createOutboxRelay(
+        relayOptions(orders, () => {
+          seen.push(trace.getActiveSpan()?.spanContext().traceId);
+          return Promise.resolve();
+        }),
+      );
+      await relay.runOnce();
+      assert.deepEqual(seen, [requestSpan.spanContext().traceId]);
+      const relaySpan = exporter
+        .getFinishedSpans()
+        .find((s) => s.name === 'outbox relay orders.v1');
+      assert.equal(relaySpan?.parentSpanContext?.spanId, requestSpan.spanContext().spanId);
+    } finally {
+      trace.disable();
+      propagation.disable();
+      context.disable();
+    }
+  });
+
+  describe('with Kafka', function () {
+    let kafka: KafkaServer;
+    let dataDir: string;
+    let port: number;
+
+    before(async () => {
+      dataDir = await tempDir('outbox-kafka');
+      port = await freePort();
+      kafka = await startKafka({ dataDir, port });
+    });
+
+    after(async () => {
+      await kafka.stop();
+    });
+
+    it('publishes an event written while Kafka is down once Kafka is back', async () => {
+      const topic = `outbox-relay-${String(Date.now())}`;
+      const orders = collection();
+      const metrics = createMetrics({ service: 'test', runtimeMetrics: false });
+      const brokers = kafka.brokers;
+      const kafkaClient = new Kafka({
+        clientId: 'outbox-relay-test',
+        brokers,
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 0 },
+        connectionTimeout: 1_000,
+      });
+      // Like a real producer wrapper: connect on demand, start afresh after a failure.
+      let producer: Producer | undefined;
+      const publish = async (e: OutboxEvent): Promise<void> => {
+        try {
+          if (!producer) {
+            producer = kafkaClient.producer({ allowAutoTopicCreation: true });
+            await producer.connect();
+          }
+          await producer.send({
+            topic: e.topic,
+            acks: -1,
+            messages: [{ key: e.key, value: JSON.stringify(e), headers: { ce_id: e.id } }],
+          });
+        } catch (error) {
+          const failed = producer;
+          producer = undefined;
+          await failed?.disconnect().catch(() => undefined);
+          throw error;
+        }
+      };
+      const relay = createOutboxRelay({
+        ...relayOptions(orders, publish, metrics),
+        intervalMs: 200,
+      });
+      relay.start();
+      try {
+        // Warm up: the topic exists and the relay works while Kafka is up.
+        await insertWithOutbox(orders, { _id: 'warm', status: 'PENDING' }, [
+          buildOutboxEvent({ topic, type: 'Warm', key: 'warm', data: {} }),
+        ]);
+        await eventually('the warm-up event is sent', async () =>
+          (await orders.findOne({ _id: 'warm' }))?.outboxPending === 0 ? true : undefined,
+        );
+
+        await kafka.stop();
+        const placed = buildOutboxEvent({
+          topic,
+          type: 'OrderPlaced',
+          key: 'o-down',
+          data: { total: 7 },
+        });
+        await insertWithOutbox(orders, { _id: 'o-down', status: 'PENDING' }, [placed]);
+        await eventually(
+          'publish failures are counted while Kafka is down',
+          async () =>
+            (await metricValue(metrics, 'outbox_publish_failures_total', { topic })) >= 2
+              ? true
+              : undefined,
+          15_000,
+        );
+        const waiting = await orders.findOne({ _id: 'o-down' });
+        assert.ok(waiting);
+        assert.equal(waiting.outboxPending, 1, 'still pending while Kafka is down');
+        assert.equal(waiting.outbox?.[0]?.sentAt, undefined);
+
+        kafka = await startKafka({ dataDir, port });
+        await eventually(
+          'the relay catches up after Kafka returns',
+          async () =>
+            (await orders.findOne({ _id: 'o-down' }))?.outboxPending === 0 ? true : undefined,
+          30_000,
+        );
+        const sent = await orders.findOne({ _id: 'o-down' });
+        assert.ok(sent?.outbox?.[0]?.sentAt instanceof Date);
+      } finally {
+        await relay.stop();
+        await producer?.disconnect();
+      }
+
+      // The checking consumer keeps kafkajs' default retries: right after a restart the group
+      // coordinator answers "not available" for a moment, which retries: 0 would make fatal.
+      const consumer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).consumer({
+        groupId: `outbox-check-${String(Date.now())}`,
+      });
+      const received: OutboxEvent[] = [];
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({
+          eachMessage: ({ message }) => {
+            received.push(JSON.parse(message.value?.toString() ?? 'null') as OutboxEvent);
+            return Promise.resolve();
+          },
+        });
+        const arrived = await eventually(
+          'the consumer sees the event',
+          () => Promise.resolve(received.find((e) => e.type === 'OrderPlaced')),
+          20_000,
+        );
+        assert.equal(arrived.key, 'o-down');
+        assert.deepEqual(arrived.data, { total: 7 });
+      } finally {
+        await consumer.disconnect();
+      }
+    });
+  });
+});

@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { context as otelContext, propagation, type Context } from '@opentelemetry/api';
+import type {
+  ClientSession,
+  Collection,
+  Document,
+  Filter,
+  InsertOneResult,
+  OptionalUnlessRequiredId,
+  UpdateFilter,
+  UpdateResult,
+} from 'mongodb';
+
+/**
+ * The transactional outbox embedded in the aggregate document (DESIGN.md "Reliability rules"):
+ * the state change and the events it causes land in ONE document write, atomic on MongoDB,
+ * DocumentDB and FerretDB alike, with no multi-document transaction.
+ *
+ * Beside the `outbox` array the document keeps two scalar fields that the relay queries:
+ * `outboxPending` (how many events are unsent) and `outboxPendingSince` (time of the oldest
+ * unsent event, absent when none is). They exist because FerretDB 1.24 cannot find unsent array
+ * elements itself: `$elemMatch` with `$exists: false` or `null` matches nothing there, `$expr`
+ * is not implemented, partial indexes are not implemented, and a sort on an array path does not
+ * use MongoDB's min-element rule. A scalar field with a plain index works on all three servers.
+ */
+
+/** One event waiting in (or sent from) an aggregate's outbox. */
+export interface OutboxEvent {
+  /** Unique event id (a UUID); the CloudEvents `id` consumers deduplicate on. */
+  id: string;
+  /** Kafka topic, e.g. `orders.v1`. */
+  topic: string;
+  /** CloudEvents `type`, e.g. `OrderPlaced`. */
+  type: string;
+  /** Kafka message key: the aggregate id, so one aggregate's events stay in order. */
+  key: string;
+  /** The event payload, already validated against its contract. */
+  data: unknown;
+  /** ISO 8601 time the event happened. */
+  time: string;
+  /** W3C traceparent of the request that caused it, so the relay continues that trace. */
+  traceparent?: string;
+}
+
+/** An outbox entry as stored: `sentAt` is set once the relay has published it. */
+export interface StoredOutboxEvent extends OutboxEvent {
+  /** Absent (or null) until published. */
+  sentAt?: Date | null;
+}
+
+/** The fields the outbox adds to an aggregate document. */
+export interface OutboxDocument {
+  outbox?: StoredOutboxEvent[];
+  /** Number of entries of `outbox` without `sentAt`. */
+  outboxPending?: number;
+  /** Time of the oldest unsent entry; absent when everything is sent. */
+  outboxPendingSince?: Date;
+}
+
+/** What a caller gives {@link buildOutboxEvent}; id, time and traceparent are filled in. */
+export interface NewOutboxEvent {
+  topic: string;
+  type: string;
+  key: string;
+  data: unknown;
+  /** Defaults to a random UUID. */
+  id?: string;
+  /** Defaults to now. */
+  time?: Date;
+  /** The context whose span becomes the traceparent; defaults to the active one. */
+  context?: Context;
+}
+
+/** Builds an outbox event, capturing the active span's traceparent through the global propagator. */
+export function buildOutboxEvent(input: NewOutboxEvent): OutboxEvent {
+  const carrier: Record<string, string> = {};
+  propagation.inject(input.context ?? otelContext.active(), carrier);
+  const { traceparent } = carrier;
+  return {
+    id: input.id ?? randomUUID(),
+    topic: input.topic,
+    type: input.type,
+    key: input.key,
+    data: input.data,
+    time: (input.time ?? new Date()).toISOString(),
+    // Absent rather than undefined: the driver would store undefined as null.
+    ...(traceparent === undefined ? {} : { traceparent }),
+  };
+}
+
+/** The time an event happened as a Date, for `outboxPendingSince`. */
+export function outboxEventDate(event: OutboxEvent): Date {
+  const date = new Date(event.time);
+  // A malformed time must not poison the relay's sort order; treat it as "now".
+  return Number.isNaN(date.getTime()) ? new Date() : date;
+}
+
+/** The outbox fields of a new aggregate that starts with these events. */
+export function outboxFields(events: readonly OutboxEvent[]): OutboxDocument {
+  const first = events[0];
+  return {
+    outbox: [...events],
+    outboxPending: events.length,
+    ...(first === undefined ? {} : { outboxPendingSince: outboxEventDate(first) }),
+  };
+}
+
+/** Options of the outbox writes. */
+export interface OutboxWriteOptions {
+  session?: ClientSession;
+}
+
+/**
+ * Inserts a new aggregate together with its outbox in one `insertOne`; `doc` must not carry
+ * outbox fields of its own.
+ */
+export function insertWithOutbox<T extends Document>(
+  collection: Collection<T>,
+  doc: OptionalUnlessRequiredId<T>,
+  events: readonly OutboxEvent[],
+  options: OutboxWriteOptions = {},
+): Promise<InsertOneResult<T>> {
+  const withOutbox = { ...doc, ...outboxFields(events) } as OptionalUnlessRequiredId<T>;
+  return collection.insertOne(withOutbox, options.session ? { session: options.session } : {});
+}
+
+/** Options of {@link updateWithOutbox}. */
+export interface OutboxUpdateOptions extends OutboxWriteOptions {
+  /**
+   * Optimistic concurrency: the update only applies while the version field still holds this
+   * value, and it increments the field. A result with `matchedCount: 0` is then a conflict.
+   */
+  expectedVersion?: number;
+  /** The version field; default `version`. */
+  versionField?: string;
+}
+
+/** Merges one operator's fields into an update document. */
+function mergeOperator(update: Document, operator: string, fields: Document): void {
+  const existing: unknown = update[operator];
+  update[operator] = { ...(existing as Document | undefined), ...fields };
+}
+
+/**
+ * Changes an aggregate's state and appends events to its outbox in one `updateOne`: the
+ * caller's `$set` etc. plus a `$push` of the events, an `$inc` of the pending count and a
+ * `$min` of the pending-since time (which also sets it when absent).
+ */
+export function updateWithOutbox<T extends Document>(
+  collection: Collection<T>,
+  filter: Filter<T>,
+  update: UpdateFilter<T>,
+  events: readonly OutboxEvent[],
+  options: OutboxUpdateOptions = {},
+): Promise<UpdateResult<T>> {
+  const versionField = options.versionField ?? 'version';
+  const fullFilter: Document = { ...filter };
+  const fullUpdate: Document = { ...update };
+  if (options.expectedVersion !== undefined) {
+    fullFilter[versionField] = options.expectedVersion;
+    mergeOperator(fullUpdate, '$inc', { [versionField]: 1 });
+  }
+  const first = events[0];
+  if (first !== undefined) {
+    // $push with $each appends in array order, which is the order the relay publishes in.
+    mergeOperator(fullUpdate, '$push', { outbox: { $each: [...events] } });
+    mergeOperator(fullUpdate, '$inc', { outboxPending: events.length });
+    // $min keeps an older pending time and sets the field when nothing was pending.
+    mergeOperator(fullUpdate, '$min', { outboxPendingSince: outboxEventDate(first) });
+  }
+  return collection.updateOne(
+    fullFilter as Filter<T>,
+    fullUpdate,
+    options.session ? { session: options.session } : {},
+  );
+}
+
+/** The index the relay's query and sort use. */
+export const OUTBOX_INDEX_NAME = 'outbox_pending_since';
+
+/**
+ * Creates the relay's index. Sparse, so it only holds documents with unsent events where the
+ * server honours that (MongoDB, DocumentDB); FerretDB 1.24 accepts the option but keeps every
+ * document, which is still correct.
+ */
+export async function ensureOutboxIndexes<T extends Document>(
+  collection: Collection<T>,
+): Promise<void> {
+  await collection.createIndex(
+    { outboxPendingSince: 1 },
+    { name: OUTBOX_INDEX_NAME, sparse: true },
+  );
+}

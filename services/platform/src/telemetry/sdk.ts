@@ -1,0 +1,100 @@
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+/** Settings of {@link startTelemetry}; the preload builds them from the environment. */
+export interface TelemetryOptions {
+  /** false: no SDK, no spans, no export (the benchmark's baseline). */
+  enabled: boolean;
+  serviceName: string;
+  serviceVersion: string;
+  /** deployment.environment.name, e.g. `local`, `kind`, `production`. */
+  environment: string;
+  /** OTLP/HTTP base URL, e.g. `http://127.0.0.1:4318`; traces go to `/v1/traces`. */
+  otlpEndpoint: string;
+  /** Fraction of new traces sampled, 0–1; a sampled parent is always followed. */
+  sampleRatio: number;
+  /** k8s.pod.name and k8s.namespace.name, when running in Kubernetes. */
+  podName?: string | undefined;
+  namespace?: string | undefined;
+  /** How long a finished span may wait in the batch before export, in ms. */
+  exportDelayMs?: number;
+  /** Replaces the default instrumentations (tests pass [] to see only their own spans). */
+  instrumentations?: Instrumentation[];
+}
+
+/** A started (or disabled) tracing pipeline. */
+export interface Telemetry {
+  readonly enabled: boolean;
+  /** Exports every finished span now. */
+  flush(): Promise<void>;
+  /** Flushes and stops the SDK; later spans are dropped. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The instrumentations Emporium turns on, chosen one by one rather than the auto bundle:
+ * inbound and outbound HTTP, Express routes, ioredis and the MongoDB driver. Kafka spans come
+ * from the platform's own producer and consumer, which know the CloudEvents envelope and the
+ * retry and dead-letter steps that the kafkajs instrumentation cannot see.
+ */
+export function defaultInstrumentations(): Instrumentation[] {
+  return [
+    new HttpInstrumentation({
+      // Probes and scrapes would drown the traces that matter.
+      ignoreIncomingRequestHook: (request) =>
+        /^\/(livez|readyz|metrics)(\?|$)/.test(request.url ?? ''),
+    }),
+    new ExpressInstrumentation(),
+    new IORedisInstrumentation({ requireParentSpan: true }),
+    new MongoDBInstrumentation({ requireParentSpan: true }),
+  ];
+}
+
+const disabled: Telemetry = {
+  enabled: false,
+  flush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+};
+
+/** Starts the OpenTelemetry Node SDK with OTLP trace export, or a no-op when disabled. */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  if (!options.enabled) return disabled;
+  const processor: SpanProcessor = new BatchSpanProcessor(
+    new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }),
+    { scheduledDelayMillis: options.exportDelayMs ?? 1000 },
+  );
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: options.serviceName,
+      [ATTR_SERVICE_VERSION]: options.serviceVersion,
+      'deployment.environment.name': options.environment,
+      ...(options.podName ? { 'k8s.pod.name': options.podName } : {}),
+      ...(options.namespace ? { 'k8s.namespace.name': options.namespace } : {}),
+    }),
+    spanProcessors: [processor],
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
+    instrumentations: options.instrumentations ?? defaultInstrumentations(),
+    // Metrics are prom-client's (scraped), logs are pino's (stdout): the SDK only traces.
+    metricReaders: [],
+  });
+  sdk.start();
+  let stopped: Promise<void> | undefined;
+  return {
+    enabled: true,
+    flush: () => processor.forceFlush(),
+    shutdown: () => (stopped ??= sdk.shutdown()),
+  };
+}
