@@ -13,6 +13,7 @@ import {
 } from '@emporium/harness';
 import { CliError, progress, runCli } from './cli.js';
 import { STACK_PORTS } from './stack/ports.js';
+import { SERVICES, startServices } from './stack/services.js';
 
 /** One started part of the stack: a row of the URL table and how to stop it. */
 interface Started {
@@ -62,7 +63,14 @@ const STARTERS: Record<string, Starter> = {
     const prometheus = await startPrometheus({
       port: STACK_PORTS.prometheus,
       scrapeInterval: '5s',
-      scrapeConfigs: [{ job_name: 'prometheus', static_configs: [{ targets: [self] }] }],
+      scrapeConfigs: [
+        { job_name: 'prometheus', static_configs: [{ targets: [self] }] },
+        // One job per service, named as the service (the `job` label dashboards use).
+        ...SERVICES.map((service) => ({
+          job_name: service.name,
+          static_configs: [{ targets: [`127.0.0.1:${String(STACK_PORTS[service.name])}`] }],
+        })),
+      ],
     });
     return [{ name: 'prometheus', url: prometheus.url, stop: prometheus.stop }];
   },
@@ -96,26 +104,32 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** Parses `--only kafka,redis` (a subset); everything by default. */
-function selection(argv: readonly string[]): string[] {
+/** Parses `--only kafka,redis` (a subset of the infrastructure) and `--infra-only`. */
+function selection(argv: readonly string[]): { infra: string[]; services: boolean } {
   const all = Object.keys(STARTERS);
+  const services = !argv.includes('--infra-only');
   const at = argv.indexOf('--only');
-  if (at === -1) return all;
+  if (at === -1) return { infra: all, services };
   const wanted = (argv[at + 1] ?? '').split(',').filter(Boolean);
   const unknown = wanted.filter((name) => !all.includes(name));
   if (wanted.length === 0 || unknown.length > 0) {
     throw new CliError(`--only takes a comma-separated subset of ${all.join(', ')}`);
   }
-  return wanted;
+  // The services need Kafka, MongoDB and Redis; a subset without them is infrastructure only.
+  return {
+    infra: wanted,
+    services: services && ['kafka', 'mongodb', 'redis'].every((n) => wanted.includes(n)),
+  };
 }
 
-// Until the services land, `npm start` runs the infrastructure they will use, on the fixed
-// ports of stack/ports.ts, and stops it all on Ctrl-C or SIGTERM.
+// `npm start`: the infrastructure, then every service (from its TypeScript sources), on the
+// fixed ports of stack/ports.ts; Ctrl-C or SIGTERM stops it all in reverse order.
 runCli('start', async () => {
-  const names = selection(process.argv.slice(2));
+  const { infra: names, services: withServices } = selection(process.argv.slice(2));
   const busy: string[] = [];
-  for (const name of names) {
-    for (const port of NEEDS[name] ?? []) {
+  const needs = [...names, ...(withServices ? SERVICES.map((s) => s.name) : [])];
+  for (const name of needs) {
+    for (const port of NEEDS[name] ?? [STACK_PORTS[name as keyof typeof STACK_PORTS]]) {
       if (!(await portFree(port)))
         busy.push(`${name} needs 127.0.0.1:${String(port)}, which is in use`);
     }
@@ -137,6 +151,33 @@ runCli('start', async () => {
       progress(name, 'starting');
       started.push(...(await starter()));
     }
+    if (withServices) {
+      progress(
+        'services',
+        'starting catalog, inventory, cart, payments, shipping, notifications, orders',
+      );
+      const running = await startServices({
+        infra: {
+          kafkaBrokers: [`127.0.0.1:${String(STACK_PORTS.kafka)}`],
+          mongoUrl: `mongodb://127.0.0.1:${String(STACK_PORTS.mongodb)}/`,
+          redisUrl: `redis://127.0.0.1:${String(STACK_PORTS.redis)}`,
+          ...(names.includes('jaeger')
+            ? { otlpHttpUrl: `http://127.0.0.1:${String(STACK_PORTS.otlpHttp)}` }
+            : {}),
+        },
+        ports: Object.fromEntries(
+          SERVICES.map((service) => [service.name, STACK_PORTS[service.name]]),
+        ),
+        logLevel: 'info',
+      });
+      started.push(
+        ...Object.values(running.services).map((service) => ({
+          name: service.name,
+          url: service.url,
+          stop: service.process.stop,
+        })),
+      );
+    }
   } catch (err) {
     await stopAll();
     throw err;
@@ -144,18 +185,28 @@ runCli('start', async () => {
   const seconds = ((performance.now() - began) / 1000).toFixed(1);
   const width = Math.max(...started.map((s) => s.name.length));
   process.stdout.write(
-    `\nEmporium infrastructure is ready in ${seconds} s (services are not built yet):\n`,
+    `\nEmporium is ready in ${seconds} s${withServices ? '' : ' (infrastructure only)'}:\n`,
   );
   for (const part of started) process.stdout.write(`  ${part.name.padEnd(width)}  ${part.url}\n`);
+  if (withServices) {
+    process.stdout.write(
+      `\nTry: curl -s 'http://127.0.0.1:${String(STACK_PORTS.catalog)}/products?limit=2'\n`,
+    );
+  }
   process.stdout.write('\nCtrl-C stops everything.\n');
 
   await new Promise<void>((resolve) => {
+    let stopping = false;
+    // Ctrl-C reaches every process of the terminal's group, and tsx forwards it once more: keep
+    // handling signals, or the second one would kill this process before it stopped the rest.
     const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
       process.stderr.write(`\n${signal}: stopping\n`);
       resolve();
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
   await stopAll();
 });

@@ -12,6 +12,13 @@ export const STACK_PORTS = {
   jaegerQueryGrpc: 16685,
   otlpGrpc: 4317,
   otlpHttp: 4318,
+  catalog: 18001,
+  cart: 18002,
+  inventory: 18003,
+  orders: 18004,
+  payments: 18005,
+  shipping: 18006,
+  notifications: 18007,
 } as const;
 
 /** A name in the port table. */

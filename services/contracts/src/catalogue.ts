@@ -12,7 +12,12 @@ export const TOPICS = [catalogTopic, ordersTopic, paymentsTopic, shipmentsTopic]
  */
 export const SUBSCRIPTIONS: Readonly<Record<string, readonly string[]>> = {
   payments: ['com.emporium.orders.OrderPlaced'],
-  inventory: ['com.emporium.orders.OrderCancelled', 'com.emporium.shipping.ShipmentDispatched'],
+  // Inventory opens a stock record for every product it hears of.
+  inventory: [
+    'com.emporium.catalog.ProductUpdated',
+    'com.emporium.orders.OrderCancelled',
+    'com.emporium.shipping.ShipmentDispatched',
+  ],
   orders: [
     'com.emporium.payments.PaymentAuthorized',
     'com.emporium.payments.PaymentDeclined',

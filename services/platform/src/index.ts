@@ -187,3 +187,13 @@ export {
   type UpstreamRequest,
   type UpstreamResponse,
 } from './http/upstream-client.js';
+export { createKafka, type KafkaClientOptions } from './kafka/kafka-client.js';
+export {
+  kafkaConfigShape,
+  kafkaSasl,
+  mongoConfigShape,
+  redisConfigShape,
+} from './service/service-config.js';
+export { outboxPublisher } from './service/outbox-publisher.js';
+export { listen } from './service/listen.js';
+export { createKeyedMutex, type KeyedMutex } from './mongo/keyed-mutex.js';

@@ -43,3 +43,4 @@ export {
 } from './tools/catalogue.js';
 export { ALL_TOOLS, ensureTool, type ProgressListener, type ToolPaths } from './tools/provision.js';
 export { ToolError, which } from './tools/run.js';
+export { assertValidOpenApi } from './openapi.js';

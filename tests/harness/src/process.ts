@@ -127,7 +127,9 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
         }
       }
       await new Promise<void>((resolve) => log.end(resolve));
-      await rm(options.workDir, { recursive: true, force: true });
+      // EMPORIUM_KEEP_LOGS=1 keeps each component's folder (and log) for a post-mortem.
+      if (process.env.EMPORIUM_KEEP_LOGS) process.stderr.write(`kept ${logFile}\n`);
+      else await rm(options.workDir, { recursive: true, force: true });
     })();
     return stopping;
   };

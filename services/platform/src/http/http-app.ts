@@ -5,6 +5,7 @@ import express, {
   type RequestHandler,
 } from 'express';
 import type { Logger } from 'pino';
+import type { Faults } from '../faults/faults.js';
 import { AppError, PlatformErrorCode, errors } from '../errors.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { createOpenApiDocument, type OpenApiDocument, type OpenApiInfo } from './openapi.js';
@@ -30,6 +31,8 @@ export interface HttpAppOptions {
   /** express's `trust proxy` setting, for services that read `req.ip` behind Envoy/an ALB. */
   trustProxy?: boolean | number | string;
   openapi: OpenApiInfo;
+  /** Operator fault rules applied to every typed route (`route:<METHOD> <path>`). */
+  faults?: Faults;
 }
 
 /** The app and the means to add routes to it. */
@@ -57,7 +60,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const readiness = options.readiness ?? createReadiness();
   const retryAfter = String(options.retryAfterSeconds ?? 5);
   const openapi = createOpenApiDocument(options.openapi);
-  const registry = createRouteRegistry({ openapi, bodyLimit: options.bodyLimit ?? '100kb' });
+  const registry = createRouteRegistry({
+    openapi,
+    bodyLimit: options.bodyLimit ?? '100kb',
+    ...(options.faults ? { faults: options.faults } : {}),
+  });
 
   const app = express();
   app.disable('x-powered-by');

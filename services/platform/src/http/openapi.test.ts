@@ -4,6 +4,7 @@ import request from 'supertest';
 import { z } from 'zod';
 import { createMetrics } from '../telemetry/metrics.js';
 import { createHttpApp } from './http-app.js';
+import { assertValidOpenApi } from '@emporium/harness';
 import { toOpenApiPath } from './openapi.js';
 
 const Line = z.object({ sku: z.string(), quantity: z.int().positive() }).meta({ id: 'OrderLine' });
@@ -76,6 +77,10 @@ describe('OpenAPI document', () => {
     assert.match(res.headers['content-type'] ?? '', /application\/json/);
     return res.body as Document;
   }
+
+  it('passes the official OpenAPI 3.1 JSON Schema', async () => {
+    await assertValidOpenApi(await fetchDocument());
+  });
 
   it('is an OpenAPI 3.1 document with info, paths and components', async () => {
     const doc = await fetchDocument();

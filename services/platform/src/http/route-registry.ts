@@ -1,4 +1,5 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { Faults } from '../faults/faults.js';
 import { z } from 'zod';
 import { AppError, PlatformErrorCode } from '../errors.js';
 import type { HttpMethod, OpenApiDocument, ResponseSpec } from './openapi.js';
@@ -90,6 +91,8 @@ export interface RouteRegistryOptions {
   openapi: OpenApiDocument;
   /** The JSON body limit, in body-parser's notation (`'100kb'`) or bytes. */
   bodyLimit: string | number;
+  /** Operator fault rules; each route is the target `route:<METHOD> <path>`. */
+  faults?: Faults;
 }
 
 /** Express 5 path names: `:id`, `*rest`; optional groups `{...}` cannot be documented. */
@@ -184,6 +187,7 @@ export function createRouteRegistry(options: RouteRegistryOptions): RouteRegistr
           configurable: true,
         });
         req.body = result.body;
+        if (options.faults) await options.faults.inject(`route:${method.toUpperCase()} ${path}`);
         // The values were just validated against the schemas TypedRequest is derived from.
         await handler(req as unknown as Parameters<typeof handler>[0], res);
       };

@@ -9,7 +9,7 @@ import {
   trace,
   type Context,
 } from '@opentelemetry/api';
-import type { Kafka, Producer, ProducerConfig } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer, type ProducerConfig } from 'kafkajs';
 import type { Logger } from 'pino';
 import { errors } from '../errors.js';
 import { traceExemplar, type Metrics } from '../telemetry/metrics.js';
@@ -95,6 +95,9 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
   const m = messagingMetrics(options.metrics);
   const tracer = trace.getTracer(TRACER_NAME);
   const producer: Producer = options.kafka.producer({
+    // The Java client's murmur2 partitioner (kafkajs's default since 2.0), stated so kafkajs
+    // does not warn about the change at every start; keys land where Java producers put them.
+    createPartitioner: Partitioners.DefaultPartitioner,
     ...options.producerConfig,
     // The idempotent producer retries without limit, as kafkajs requires for its guarantees;
     // one request in flight because kafkajs assigns sequence numbers per request and

@@ -1,3 +1,4 @@
+import type { KeyedMutex } from './keyed-mutex.js';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace } from '@opentelemetry/api';
 import type { Collection, Document, Filter } from 'mongodb';
 import type { Logger } from 'pino';
@@ -31,6 +32,11 @@ export interface OutboxRelayOptions<T extends Document = Document> {
    * every other aggregate's events.
    */
   maxConsecutiveFailures?: number;
+  /**
+   * Serialises the relay's writes to an aggregate with the service's own writes to it (same
+   * key: the document `_id` as a string); needed on FerretDB, see {@link KeyedMutex}.
+   */
+  mutex?: KeyedMutex;
   /** Only the leader replica relays; default always (a single replica). */
   isLeader?: () => boolean;
   metrics: Metrics;
@@ -148,6 +154,9 @@ export function createOutboxRelay<T extends Document = Document>(
     full: boolean;
   }
 
+  const locked = <R>(id: unknown, task: () => Promise<R>): Promise<R> =>
+    options.mutex ? options.mutex.run(String(id), task) : task();
+
   const relayCollection = async (
     collection: Collection,
     failureBudget: { consecutive: number },
@@ -173,10 +182,12 @@ export function createOutboxRelay<T extends Document = Document>(
         // A stale pending marker (e.g. a crash after the last mark): repair it, but only if no
         // append happened since we read the document (an append changes outboxPending).
         const unchanged = { _id: doc._id, outboxPending: doc.outboxPending ?? null };
-        await collection.updateOne(unchanged as Filter<Document>, {
-          $set: { outboxPending: 0 },
-          $unset: { outboxPendingSince: '' },
-        });
+        await locked(doc._id, () =>
+          collection.updateOne(unchanged as Filter<Document>, {
+            $set: { outboxPending: 0 },
+            $unset: { outboxPendingSince: '' },
+          }),
+        );
         continue;
       }
       for (const [position, { event, index }] of unsent.entries()) {
@@ -199,26 +210,28 @@ export function createOutboxRelay<T extends Document = Document>(
         // ("Cannot create field '$'") nor arrayFilters ("not implemented yet"), while a numeric
         // path like `outbox.3.sentAt` works everywhere. The filter checks that index 3 still
         // holds this event and is unsent, which keeps outboxPending exact if two relays overlap.
-        const marked = await collection.updateOne(
-          {
-            _id: doc._id,
-            [`outbox.${String(index)}.id`]: event.id,
-            [`outbox.${String(index)}.sentAt`]: null,
-          } as Filter<Document>,
-          {
-            $set: {
-              [`outbox.${String(index)}.sentAt`]: new Date(),
-              ...(next === undefined ? {} : { outboxPendingSince: eventDate(next.event) }),
+        const marked = await locked(doc._id, () =>
+          collection.updateOne(
+            {
+              _id: doc._id,
+              [`outbox.${String(index)}.id`]: event.id,
+              [`outbox.${String(index)}.sentAt`]: null,
+            } as Filter<Document>,
+            {
+              $set: {
+                [`outbox.${String(index)}.sentAt`]: new Date(),
+                ...(next === undefined ? {} : { outboxPendingSince: eventDate(next.event) }),
+              },
+              $inc: { outboxPending: -1 },
             },
-            $inc: { outboxPending: -1 },
-          },
+          ),
         );
         result.published += 1;
         publishedCounter.inc({ collection: name, topic: event.topic });
         if (marked.matchedCount === 0) {
           logger.debug({ eventId: event.id }, 'outbox event was already marked sent');
         }
-        if (next === undefined) await clearIfDrained(collection, doc._id);
+        if (next === undefined) await locked(doc._id, () => clearIfDrained(collection, doc._id));
       }
       if (result.gaveUp) break;
     }

@@ -1,0 +1,160 @@
+import { join } from 'node:path';
+import {
+  freePort,
+  httpOk,
+  repoRoot,
+  startProcess,
+  tempDir,
+  type ManagedProcess,
+} from '@emporium/harness';
+
+/** A service of the store and what it needs to start. */
+export interface ServiceSpec {
+  name: ServiceName;
+  /** Infrastructure it connects to. */
+  uses: readonly ('kafka' | 'mongodb' | 'redis')[];
+  /** Services it calls (UPSTREAM_<NAME>_URL); they start first. */
+  upstreams: readonly ServiceName[];
+}
+
+/** The store's services. */
+export type ServiceName =
+  'catalog' | 'inventory' | 'cart' | 'payments' | 'shipping' | 'notifications' | 'orders';
+
+/**
+ * The topology, in start order: a service starts after the services it calls. catalog comes
+ * first because inventory opens stock for the products catalog announces.
+ */
+export const SERVICES: readonly ServiceSpec[] = [
+  { name: 'catalog', uses: ['kafka', 'mongodb', 'redis'], upstreams: [] },
+  { name: 'inventory', uses: ['kafka', 'mongodb'], upstreams: [] },
+  { name: 'cart', uses: ['redis'], upstreams: ['catalog'] },
+  { name: 'payments', uses: ['kafka', 'mongodb'], upstreams: [] },
+  { name: 'shipping', uses: ['kafka', 'mongodb'], upstreams: [] },
+  { name: 'notifications', uses: ['kafka', 'mongodb'], upstreams: [] },
+  { name: 'orders', uses: ['kafka', 'mongodb'], upstreams: ['cart', 'catalog', 'inventory'] },
+];
+
+/** Where the infrastructure listens. */
+export interface Infrastructure {
+  kafkaBrokers: readonly string[];
+  mongoUrl: string;
+  redisUrl: string;
+  /** OTLP/HTTP endpoint; telemetry is off without it. */
+  otlpHttpUrl?: string;
+}
+
+/** A started service process. */
+export interface RunningService {
+  name: ServiceName;
+  /** e.g. `http://127.0.0.1:40123` */
+  url: string;
+  process: ManagedProcess;
+}
+
+/** Options of {@link startServices}. */
+export interface StartServicesOptions {
+  infra: Infrastructure;
+  /** Port per service; a free one when absent. */
+  ports?: Partial<Record<ServiceName, number>>;
+  /** Extra variables per service (e.g. `PSP_DECLINE_RATE` for payments). */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Only these (with whatever they call); all by default. */
+  only?: readonly ServiceName[];
+  logLevel?: string;
+  /** URL a service calls to reach another; its own URL by default (no sidecar). */
+  upstreamUrl?: (caller: ServiceName, callee: ServiceName, calleeUrl: string) => string;
+}
+
+/** The running services and how to stop them (in reverse start order). */
+export interface RunningServices {
+  services: Record<string, RunningService>;
+  stop: () => Promise<void>;
+}
+
+function environment(
+  spec: ServiceSpec,
+  port: number,
+  options: StartServicesOptions,
+  urls: Record<string, string>,
+): NodeJS.ProcessEnv {
+  const { infra } = options;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PORT: String(port),
+    LOG_LEVEL: options.logLevel ?? 'warn',
+    OTEL_SERVICE_NAME: spec.name,
+    DEPLOYMENT_ENVIRONMENT: 'local',
+    TELEMETRY_ENABLED: infra.otlpHttpUrl ? 'true' : 'false',
+    ...(infra.otlpHttpUrl ? { OTEL_EXPORTER_OTLP_ENDPOINT: infra.otlpHttpUrl } : {}),
+  };
+  if (spec.uses.includes('kafka')) env.KAFKA_BROKERS = infra.kafkaBrokers.join(',');
+  if (spec.uses.includes('mongodb')) env.MONGO_URL = infra.mongoUrl;
+  if (spec.uses.includes('redis')) env.REDIS_URL = infra.redisUrl;
+  for (const upstream of spec.upstreams) {
+    const url = urls[upstream];
+    if (!url) throw new Error(`${spec.name} needs ${upstream}, which is not started`);
+    env[`UPSTREAM_${upstream.toUpperCase()}_URL`] =
+      options.upstreamUrl?.(spec.name, upstream, url) ?? url;
+  }
+  return { ...env, ...options.env?.[spec.name] };
+}
+
+/** The services `only` names, with everything they call. */
+function selection(only: readonly ServiceName[] | undefined): ServiceSpec[] {
+  if (!only) return [...SERVICES];
+  const wanted = new Set<ServiceName>();
+  const add = (name: ServiceName): void => {
+    if (wanted.has(name)) return;
+    wanted.add(name);
+    for (const upstream of SERVICES.find((s) => s.name === name)?.upstreams ?? []) add(upstream);
+  };
+  only.forEach(add);
+  return SERVICES.filter((s) => wanted.has(s.name));
+}
+
+/**
+ * Starts the store's services as Node processes from their TypeScript sources (through tsx,
+ * with the telemetry preload, as `npm run dev` does), each waiting for its /readyz before the
+ * next starts. A failure stops what was started and quotes the failing service's log.
+ */
+export async function startServices(options: StartServicesOptions): Promise<RunningServices> {
+  const root = repoRoot();
+  const started: RunningService[] = [];
+  const urls: Record<string, string> = {};
+  const stop = async (): Promise<void> => {
+    for (const service of [...started].reverse()) await service.process.stop();
+    started.length = 0;
+  };
+  try {
+    for (const spec of selection(options.only)) {
+      const port = options.ports?.[spec.name] ?? (await freePort());
+      const url = `http://127.0.0.1:${String(port)}`;
+      const proc = await startProcess({
+        name: spec.name,
+        command: process.execPath,
+        args: [
+          '--import',
+          'tsx',
+          '--conditions=development',
+          '--import',
+          '@emporium/platform/telemetry/register',
+          join(root, 'services', spec.name, 'src', 'main.ts'),
+        ],
+        cwd: join(root, 'services', spec.name),
+        workDir: await tempDir(spec.name),
+        env: environment(spec, port, options, urls),
+        readyTimeoutMs: 90_000,
+        stopGraceMs: 15_000,
+        ready: () => httpOk(`${url}/readyz`),
+      });
+      urls[spec.name] = url;
+      started.push({ name: spec.name, url, process: proc });
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { services: Object.fromEntries(started.map((s) => [s.name, s])), stop };
+}

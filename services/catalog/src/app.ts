@@ -1,0 +1,49 @@
+import {
+  createHttpApp,
+  type Faults,
+  type HttpApp,
+  type Logger,
+  type Metrics,
+  type Readiness,
+} from '@emporium/platform';
+import { catalogMetrics } from './catalog.metrics.js';
+import type { Config } from './config.js';
+import type { ProductCache } from './repositories/product-cache.repository.js';
+import type { ProductsRepository } from './repositories/products.repository.js';
+import { productRoutes } from './routes/products.routes.js';
+
+/** What the app needs from the outside world; tests pass real clients. */
+export interface Deps {
+  products: ProductsRepository;
+  cache: ProductCache;
+  metrics: Metrics;
+  logger: Logger;
+  readiness?: Readiness;
+  faults?: Faults;
+}
+
+/** Builds catalog's HTTP app (never listens). */
+export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
+  const http = createHttpApp({
+    service: 'catalog',
+    version: config.SERVICE_VERSION,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    bodyLimit: config.HTTP_BODY_LIMIT,
+    openapi: {
+      title: 'Emporium catalog',
+      version: config.SERVICE_VERSION,
+      description:
+        'Products of the store. Reads are open; writes need the admin role, forwarded by the ' +
+        'gateway in `x-user-id` and `x-user-roles`.',
+    },
+    ...(deps.readiness ? { readiness: deps.readiness } : {}),
+    ...(deps.faults ? { faults: deps.faults } : {}),
+  });
+  productRoutes(http.routes, {
+    products: deps.products,
+    cache: deps.cache,
+    catalogMetrics: catalogMetrics(deps.metrics, () => deps.products.count(), deps.logger),
+  });
+  return http;
+}

@@ -1,0 +1,32 @@
+import {
+  baseConfigSchema,
+  envVar,
+  kafkaConfigShape,
+  loadConfigOrExit,
+  mongoConfigShape,
+  redisConfigShape,
+  type Environment,
+} from '@emporium/platform';
+import type { z } from 'zod';
+
+/** Every variable catalog reads. */
+export const configSchema = baseConfigSchema.extend({
+  ...kafkaConfigShape,
+  ...mongoConfigShape,
+  ...redisConfigShape,
+  MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('catalog'),
+  /** Load the demo catalogue at start when the products collection is empty. */
+  CATALOG_SEED: envVar.bool().default(true),
+  /** Lifetime of a cached product in Redis; also the bound on how stale a cached read can be. */
+  CATALOG_CACHE_TTL_SECONDS: envVar.int(1, 86_400).default(60),
+  /** How often the outbox relay looks for unsent events, in ms. */
+  OUTBOX_INTERVAL_MS: envVar.int(50, 60_000).default(500),
+});
+
+/** Catalog's parsed, frozen configuration. */
+export type Config = z.output<typeof configSchema>;
+
+/** Parses the environment once; a bad one exits listing every offending variable. */
+export function loadCatalogConfig(env: Environment): Readonly<Config> {
+  return loadConfigOrExit('catalog', configSchema, env);
+}

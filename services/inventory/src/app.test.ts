@@ -1,0 +1,371 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { assertValidOpenApi, startMongo, type MongoServer } from '@emporium/harness';
+import { createMetrics, type HttpApp, type Metrics } from '@emporium/platform';
+import { MongoClient } from 'mongodb';
+import { pino } from 'pino';
+import request from 'supertest';
+import { buildApp } from './app.js';
+import { configSchema } from './config.js';
+import { startReservation } from './domain/reservation.js';
+import {
+  reservationsRepository,
+  type ReservationsRepository,
+} from './repositories/reservations.repository.js';
+import { stockRepository, type StockRepository } from './repositories/stock.repository.js';
+
+const ADMIN = { 'x-user-id': 'u-admin', 'x-user-roles': 'shopper, admin' };
+
+interface Problem {
+  code: string;
+  skus?: string[];
+  errors?: { path: string }[];
+}
+
+describe('inventory HTTP API', () => {
+  let mongo: MongoServer;
+  let client: MongoClient;
+  let stock: StockRepository;
+  let reservations: ReservationsRepository;
+  let metrics: Metrics;
+  let http: HttpApp;
+  // Every 4xx status exercised below, per documented operation.
+  const exercised = new Map<string, Set<string>>();
+  const saw = (operation: string, status: number): void => {
+    const set = exercised.get(operation) ?? new Set<string>();
+    set.add(String(status));
+    exercised.set(operation, set);
+  };
+
+  const setStock = async (sku: string, available: number) => {
+    const response = await request(http.app).put(`/stock/${sku}`).set(ADMIN).send({ available });
+    assert.equal(response.status, 200);
+  };
+  const reserve = (orderId: string, lines: { sku: string; quantity: number }[]) =>
+    request(http.app).post('/reservations').send({ orderId, lines });
+  const level = async (sku: string) => {
+    const response = await request(http.app).get(`/stock/${sku}`);
+    assert.equal(response.status, 200);
+    return response.body as { available: number; reserved: number; committed: number };
+  };
+
+  before(async () => {
+    mongo = await startMongo();
+    client = new MongoClient(mongo.url, { maxPoolSize: 40 });
+    const db = client.db('inventory_api_test');
+    stock = stockRepository(db);
+    reservations = reservationsRepository(db, stock, {
+      timings: { waitMs: 300, pollMs: 10, leaseMs: 60_000 },
+    });
+    await stock.ensureIndexes();
+    await reservations.ensureIndexes();
+    const config = configSchema.parse({ KAFKA_BROKERS: '127.0.0.1:1', MONGO_URL: mongo.url });
+    metrics = createMetrics({ service: 'inventory', runtimeMetrics: false });
+    http = buildApp(config, { stock, reservations, metrics, logger: pino({ level: 'silent' }) });
+  });
+  after(async () => {
+    await client.close();
+    await mongo.stop();
+  });
+
+  describe('stock', () => {
+    it('an admin sets available units; reads show them, reserved and committed', async () => {
+      const put = await request(http.app)
+        .put('/stock/MUG-CER-350')
+        .set(ADMIN)
+        .send({ available: 12 });
+      assert.equal(put.status, 200);
+      assert.deepEqual(put.body, { sku: 'MUG-CER-350', available: 12, reserved: 0, committed: 0 });
+      const get = await request(http.app).get('/stock/MUG-CER-350');
+      assert.equal(get.status, 200);
+      assert.deepEqual(get.body, put.body);
+    });
+
+    it('401 without x-user-id and 403 without the admin role, before the body is looked at', async () => {
+      const anonymous = await request(http.app).put('/stock/MUG-CER-350').send({ available: 1 });
+      assert.equal(anonymous.status, 401);
+      assert.equal((anonymous.body as Problem).code, 'UNAUTHORIZED');
+      saw('put /stock/{sku}', anonymous.status);
+      const shopper = await request(http.app)
+        .put('/stock/MUG-CER-350')
+        .set({ 'x-user-id': 'u-1', 'x-user-roles': 'shopper,administrator' })
+        .send('{not json');
+      assert.equal(shopper.status, 403);
+      assert.match(String(shopper.headers['content-type']), /application\/problem\+json/);
+      assert.equal((shopper.body as Problem).code, 'FORBIDDEN');
+      saw('put /stock/{sku}', shopper.status);
+      assert.equal((await level('MUG-CER-350')).available, 12);
+    });
+
+    it('400 for malformed JSON, wrong types and bad skus; 413 and 415 for the body', async () => {
+      const put = () => request(http.app).put('/stock/MUG-CER-350').set(ADMIN);
+      const malformed = await put().set('content-type', 'application/json').send('{"available":');
+      assert.equal(malformed.status, 400);
+      assert.equal((malformed.body as Problem).code, 'MALFORMED_REQUEST');
+      const wrongType = await put().send({ available: '12' });
+      assert.equal(wrongType.status, 400);
+      assert.equal((wrongType.body as Problem).errors?.[0]?.path, 'body.available');
+      const negative = await put().send({ available: -1 });
+      assert.equal(negative.status, 400);
+      const badSku = await request(http.app).put('/stock/mug!').set(ADMIN).send({ available: 1 });
+      assert.equal((badSku.body as Problem).errors?.[0]?.path, 'params.sku');
+      saw('put /stock/{sku}', badSku.status);
+      const tooLarge = await put().send({ available: 1, padding: 'x'.repeat(200_000) });
+      assert.equal(tooLarge.status, 413);
+      saw('put /stock/{sku}', tooLarge.status);
+      const text = await put().set('content-type', 'text/plain').send('available=1');
+      assert.equal(text.status, 415);
+      saw('put /stock/{sku}', text.status);
+
+      const unknown = await request(http.app).get('/stock/NO-SUCH-SKU');
+      assert.equal(unknown.status, 404);
+      assert.equal((unknown.body as Problem).code, 'STOCK_NOT_FOUND');
+      saw('get /stock/{sku}', unknown.status);
+      const invalid = await request(http.app).get('/stock/not%20a%20sku');
+      assert.equal(invalid.status, 400);
+      assert.equal((invalid.body as Problem).errors?.[0]?.path, 'params.sku');
+      saw('get /stock/{sku}', invalid.status);
+    });
+  });
+
+  describe('reservations', () => {
+    it('reserves every line (201 + Location) and answers a repeat with the same one (200)', async () => {
+      await setStock('TEE-M', 10);
+      await setStock('CAP-1', 3);
+      const lines = [
+        { sku: 'TEE-M', quantity: 2 },
+        { sku: 'CAP-1', quantity: 3 },
+      ];
+      const first = await reserve('o-happy', lines);
+      assert.equal(first.status, 201);
+      assert.equal(first.headers.location, '/reservations/o-happy');
+      const expected = {
+        orderId: 'o-happy',
+        status: 'RESERVED',
+        lines: [
+          { sku: 'CAP-1', quantity: 3 },
+          { sku: 'TEE-M', quantity: 2 },
+        ],
+      };
+      assert.deepEqual(first.body, expected);
+      const again = await reserve('o-happy', lines);
+      assert.equal(again.status, 200);
+      assert.deepEqual(again.body, expected);
+      assert.deepEqual(await level('TEE-M'), {
+        sku: 'TEE-M',
+        available: 8,
+        reserved: 2,
+        committed: 0,
+      });
+      assert.deepEqual(await level('CAP-1'), {
+        sku: 'CAP-1',
+        available: 0,
+        reserved: 3,
+        committed: 0,
+      });
+      const get = await request(http.app).get('/reservations/o-happy');
+      assert.equal(get.status, 200);
+      assert.deepEqual(get.body, expected);
+    });
+
+    it('409 INSUFFICIENT_STOCK names every short or unknown sku and holds nothing', async () => {
+      await setStock('SOCK-1', 5);
+      await setStock('SOCK-2', 1);
+      const response = await reserve('o-short', [
+        { sku: 'SOCK-1', quantity: 5 },
+        { sku: 'SOCK-2', quantity: 2 },
+        { sku: 'NOT-STOCKED', quantity: 1 },
+      ]);
+      assert.equal(response.status, 409);
+      const body = response.body as Problem;
+      assert.equal(body.code, 'INSUFFICIENT_STOCK');
+      assert.deepEqual(body.skus, ['NOT-STOCKED', 'SOCK-2']);
+      saw('post /reservations', response.status);
+      assert.equal((await level('SOCK-1')).available, 5);
+      assert.equal((await level('SOCK-1')).reserved, 0);
+      assert.equal((await level('SOCK-2')).available, 1);
+      const get = await request(http.app).get('/reservations/o-short');
+      assert.equal(get.status, 404);
+      assert.equal((get.body as Problem).code, 'RESERVATION_NOT_FOUND');
+      saw('get /reservations/{orderId}', get.status);
+      // Nothing was kept, so the same order may try again once stock is there.
+      await setStock('SOCK-2', 2);
+      await setStock('NOT-STOCKED', 1);
+      const retry = await reserve('o-short', [
+        { sku: 'SOCK-1', quantity: 5 },
+        { sku: 'SOCK-2', quantity: 2 },
+        { sku: 'NOT-STOCKED', quantity: 1 },
+      ]);
+      assert.equal(retry.status, 201);
+    });
+
+    it('concurrent orders for the last units never drive available below zero', async () => {
+      await setStock('LAST-UNITS', 5);
+      const responses = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          reserve(`o-race-${String(i)}`, [{ sku: 'LAST-UNITS', quantity: 1 + (i % 2) }]),
+        ),
+      );
+      const won = responses.filter((r) => r.status === 201);
+      assert.ok(responses.every((r) => r.status === 201 || r.status === 409));
+      const units = won.reduce(
+        (sum, r) => sum + ((r.body as { lines: { quantity: number }[] }).lines[0]?.quantity ?? 0),
+        0,
+      );
+      const after = await level('LAST-UNITS');
+      assert.ok(after.available >= 0);
+      assert.equal(after.reserved, units);
+      assert.equal(after.available + after.reserved, 5);
+      // With 1- and 2-unit orders racing, the last unit can only stay free if only 2s are left.
+      assert.ok(units >= 4, `only ${String(units)} units reserved`);
+      assert.equal(
+        await reservations.collection.countDocuments({ orderId: /^o-race-/, status: 'RESERVED' }),
+        won.length,
+      );
+    });
+
+    it('concurrent repeats of one order reserve it once', async () => {
+      await setStock('DUP-1', 10);
+      const responses = await Promise.all(
+        Array.from({ length: 8 }, () => reserve('o-dup', [{ sku: 'DUP-1', quantity: 3 }])),
+      );
+      assert.deepEqual(
+        responses.map((r) => r.status).sort(),
+        [200, 200, 200, 200, 200, 200, 200, 201],
+      );
+      assert.deepEqual(await level('DUP-1'), {
+        sku: 'DUP-1',
+        available: 7,
+        reserved: 3,
+        committed: 0,
+      });
+    });
+
+    it('409 RESERVATION_IN_PROGRESS with Retry-After while another attempt is reserving', async () => {
+      await reservations.collection.insertOne(
+        startReservation('o-busy', [{ sku: 'DUP-1', quantity: 1 }], new Date()),
+      );
+      const response = await reserve('o-busy', [{ sku: 'DUP-1', quantity: 1 }]);
+      assert.equal(response.status, 409);
+      assert.equal((response.body as Problem).code, 'RESERVATION_IN_PROGRESS');
+      assert.equal(response.headers['retry-after'], '1');
+      const get = await request(http.app).get('/reservations/o-busy');
+      assert.equal(get.status, 404);
+    });
+
+    it('a retry takes over an abandoned attempt without taking its units twice', async () => {
+      await setStock('CRASH-1', 4);
+      await setStock('CRASH-2', 4);
+      // A process died after taking CRASH-1 and before CRASH-2.
+      const old = new Date(Date.now() - 120_000);
+      const lines = [
+        { sku: 'CRASH-1', quantity: 2 },
+        { sku: 'CRASH-2', quantity: 1 },
+      ];
+      await reservations.collection.insertOne(startReservation('o-crash', lines, old));
+      assert.equal(await stock.take('CRASH-1', 'o-crash', 2, old), 'taken');
+      const response = await reserve('o-crash', lines);
+      assert.equal(response.status, 201);
+      assert.deepEqual(await level('CRASH-1'), {
+        sku: 'CRASH-1',
+        available: 2,
+        reserved: 2,
+        committed: 0,
+      });
+      assert.deepEqual(await level('CRASH-2'), {
+        sku: 'CRASH-2',
+        available: 3,
+        reserved: 1,
+        committed: 0,
+      });
+    });
+
+    it('400 for malformed JSON, wrong types and bad lines; 413 and 415 for the body', async () => {
+      const post = () => request(http.app).post('/reservations');
+      const malformed = await post().set('content-type', 'application/json').send('{"orderId"');
+      assert.equal(malformed.status, 400);
+      assert.equal((malformed.body as Problem).code, 'MALFORMED_REQUEST');
+      saw('post /reservations', malformed.status);
+      const wrongType = await post().send({
+        orderId: 'o-x',
+        lines: [{ sku: 'TEE-M', quantity: '1' }],
+      });
+      assert.equal(wrongType.status, 400);
+      assert.equal((wrongType.body as Problem).errors?.[0]?.path, 'body.lines[0].quantity');
+      const empty = await post().send({ orderId: 'o x', lines: [] });
+      assert.deepEqual((empty.body as Problem).errors?.map((e) => e.path).sort(), [
+        'body.lines',
+        'body.orderId',
+      ]);
+      const tooLarge = await post().send({
+        orderId: 'o-big',
+        lines: Array.from({ length: 5000 }, () => ({ sku: 'TEE-M', quantity: 1 })),
+      });
+      assert.equal(tooLarge.status, 413);
+      saw('post /reservations', tooLarge.status);
+      const text = await post().set('content-type', 'text/plain').send('o-1');
+      assert.equal(text.status, 415);
+      saw('post /reservations', text.status);
+      const badId = await request(http.app).get('/reservations/bad%20id!');
+      assert.equal(badId.status, 400);
+      saw('get /reservations/{orderId}', badId.status);
+    });
+  });
+
+  // Last: these read what the tests above did.
+  describe('metrics and documents', () => {
+    it('counts reservations by outcome and reports units by state', async () => {
+      const reservationsText = await metrics.text('inventory_reservations_total');
+      assert.match(
+        reservationsText,
+        /inventory_reservations_total\{outcome="reserved",service="inventory"\} \d+/,
+      );
+      assert.match(reservationsText, /outcome="insufficient_stock"/);
+      assert.match(reservationsText, /outcome="replayed"/);
+      const units = await request(http.app).get('/metrics');
+      assert.match(units.text, /inventory_stock_units\{state="reserved",service="inventory"\} \d+/);
+    });
+
+    it('serves a valid OpenAPI 3.1 document whose 4xx responses are the ones tested above', async () => {
+      const response = await request(http.app).get('/openapi.json');
+      assert.equal(response.status, 200);
+      await assertValidOpenApi(response.body);
+      const paths = (
+        response.body as {
+          paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+        }
+      ).paths;
+      const documented = new Map<string, string[]>();
+      for (const [path, operations] of Object.entries(paths)) {
+        for (const [method, operation] of Object.entries(operations)) {
+          const clientErrors = Object.keys(operation.responses).filter((s) => s.startsWith('4'));
+          if (clientErrors.length > 0) documented.set(`${method} ${path}`, clientErrors.sort());
+        }
+      }
+      assert.deepEqual(
+        Object.fromEntries(documented),
+        Object.fromEntries([...exercised].map(([op, statuses]) => [op, [...statuses].sort()])),
+      );
+    });
+
+    it('a start with a bad environment exits 78 naming each variable', async () => {
+      const main = new URL('./main.ts', import.meta.url).pathname;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', main], {
+        env: {
+          PATH: process.env.PATH,
+          PORT: 'x',
+          MONGO_URL: 'http://db',
+          INVENTORY_INITIAL_STOCK: '-1',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      assert.equal(code, 78);
+      for (const variable of ['PORT', 'MONGO_URL', 'KAFKA_BROKERS', 'INVENTORY_INITIAL_STOCK']) {
+        assert.match(stderr, new RegExp(`^ {2}${variable}: `, 'm'));
+      }
+    });
+  });
+});

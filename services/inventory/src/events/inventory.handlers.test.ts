@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import {
+  catalogTopic,
+  OrderCancelled,
+  OrderPlaced,
+  ordersTopic,
+  ProductUpdated,
+  ShipmentDispatched,
+  shipmentsTopic,
+} from '@emporium/contracts';
+import {
+  eventually,
+  startKafka,
+  startMongo,
+  type KafkaServer,
+  type MongoServer,
+} from '@emporium/harness';
+import {
+  createConsumerRunner,
+  createEventProducer,
+  createKafka,
+  createMetrics,
+  ensureTopics,
+  type ConsumerRunner,
+  type EventProducer,
+} from '@emporium/platform';
+import { MongoClient } from 'mongodb';
+import { pino } from 'pino';
+import { inventoryMetrics } from '../inventory.metrics.js';
+import {
+  reservationsRepository,
+  type ReservationsRepository,
+} from '../repositories/reservations.repository.js';
+import { stockRepository, type StockRepository } from '../repositories/stock.repository.js';
+import { ordersHandler } from './order-cancelled.handler.js';
+import { catalogHandler } from './product-updated.handler.js';
+import { shipmentsHandler } from './shipment-dispatched.handler.js';
+
+describe('inventory events', () => {
+  const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
+  const metrics = createMetrics({ service: 'inventory', runtimeMetrics: false });
+  let kafkaServer: KafkaServer;
+  let mongo: MongoServer;
+  let client: MongoClient;
+  let producer: EventProducer;
+  let stock: StockRepository;
+  let reservations: ReservationsRepository;
+  let runner: ConsumerRunner;
+
+  before(async () => {
+    [kafkaServer, mongo] = await Promise.all([startKafka(), startMongo()]);
+    client = new MongoClient(mongo.url);
+    const db = client.db('inventory_events_test');
+    stock = stockRepository(db);
+    reservations = reservationsRepository(db, stock);
+    await stock.ensureIndexes();
+    await reservations.ensureIndexes();
+    const kafka = createKafka({ clientId: 'inventory-test', brokers: kafkaServer.brokers, logger });
+    await ensureTopics(kafka, {
+      topics: [catalogTopic, ordersTopic, shipmentsTopic],
+      consumerGroups: ['inventory'],
+    });
+    producer = createEventProducer({ kafka, source: '/emporium/test', metrics, logger });
+    await producer.connect();
+    const business = inventoryMetrics(metrics, stock);
+    runner = createConsumerRunner({ kafka, groupId: 'inventory', metrics, logger })
+      .on(catalogTopic, catalogHandler(stock, 7, business))
+      .on(ordersTopic, ordersHandler(reservations, business))
+      .on(shipmentsTopic, shipmentsHandler(reservations, business));
+    await runner.start();
+  });
+
+  after(async () => {
+    await runner.stop();
+    await producer.disconnect();
+    await client.close();
+    await Promise.all([kafkaServer.stop(), mongo.stop()]);
+  });
+
+  const now = () => new Date().toISOString();
+  const product = (sku: string) => ({
+    productId: `p-${sku}`,
+    sku,
+    name: 'Mug',
+    priceMinor: 1250,
+    currency: 'EUR',
+    categories: ['kitchen'],
+    updatedAt: now(),
+  });
+  const cancelled = (orderId: string, sku: string) => ({
+    orderId,
+    userId: 'u-1',
+    reason: 'payment declined',
+    lines: [{ sku, quantity: 2 }],
+    cancelledAt: now(),
+  });
+  const dispatched = (orderId: string) => ({
+    shipmentId: `s-${orderId}`,
+    orderId,
+    userId: 'u-1',
+    carrier: 'EMPORIUM-POST',
+    trackingId: 'EMP123',
+    dispatchedAt: now(),
+  });
+  const levelOf = async (sku: string) => {
+    const level = await stock.find(sku);
+    return (
+      level && { available: level.available, reserved: level.reserved, committed: level.committed }
+    );
+  };
+  const statusOf = async (orderId: string) => (await reservations.find(orderId))?.status;
+
+  it('opens stock for a new product once; a later update or redelivery never resets it', async () => {
+    const sku = `MUG-${randomUUID().slice(0, 8).toUpperCase()}`;
+    const event = {
+      id: randomUUID(),
+      type: ProductUpdated.type,
+      key: `p-${sku}`,
+      data: product(sku),
+    };
+    await producer.publish(catalogTopic, event);
+    await eventually('the stock record', async () => (await levelOf(sku)) ?? undefined);
+    assert.deepEqual(await levelOf(sku), { available: 7, reserved: 0, committed: 0 });
+    await stock.setAvailable(sku, 3, new Date());
+    await producer.publish(catalogTopic, event); // a redelivery
+    await producer.publish(catalogTopic, { ...event, id: randomUUID(), data: product(sku) });
+    // A product after them on the same key proves they were consumed.
+    const marker = `MUG-${randomUUID().slice(0, 8).toUpperCase()}`;
+    await producer.publish(catalogTopic, {
+      type: ProductUpdated.type,
+      key: `p-${sku}`,
+      data: product(marker),
+    });
+    await eventually('the marker', async () => (await levelOf(marker)) ?? undefined);
+    assert.deepEqual(await levelOf(sku), { available: 3, reserved: 0, committed: 0 });
+  });
+
+  it('releases a cancelled order once, even when the event is redelivered', async () => {
+    const sku = 'REL-1';
+    await stock.setAvailable(sku, 10, new Date());
+    const orderId = `o-${randomUUID()}`;
+    const other = `o-${randomUUID()}`;
+    assert.equal((await reservations.reserve(orderId, [{ sku, quantity: 2 }])).kind, 'created');
+    assert.equal((await reservations.reserve(other, [{ sku, quantity: 2 }])).kind, 'created');
+    assert.deepEqual(await levelOf(sku), { available: 6, reserved: 4, committed: 0 });
+    const event = {
+      id: randomUUID(),
+      type: OrderCancelled.type,
+      key: orderId,
+      data: cancelled(orderId, sku),
+    };
+    // OrderPlaced shares the topic and is ignored.
+    await producer.publish(ordersTopic, {
+      type: OrderPlaced.type,
+      key: orderId,
+      data: {
+        orderId,
+        userId: 'u-1',
+        lines: [{ sku, name: 'Mug', quantity: 2, unitPriceMinor: 1250 }],
+        totalMinor: 2500,
+        currency: 'EUR',
+        placedAt: now(),
+      },
+    });
+    await producer.publish(ordersTopic, event);
+    await producer.publish(ordersTopic, event); // a redelivery with the same event id
+    // Same key, so the same partition: once `other` is released, both copies were handled.
+    await producer.publish(ordersTopic, {
+      type: OrderCancelled.type,
+      key: orderId,
+      data: cancelled(other, sku),
+    });
+    await eventually('the second release', async () =>
+      (await statusOf(other)) === 'RELEASED' ? true : undefined,
+    );
+    assert.equal(await statusOf(orderId), 'RELEASED');
+    assert.deepEqual(await levelOf(sku), { available: 10, reserved: 0, committed: 0 });
+    // A released order's id stays taken: reserving it again returns the released reservation.
+    const again = await reservations.reserve(orderId, [{ sku, quantity: 2 }]);
+    assert.equal(again.kind, 'existing');
+    assert.equal((await levelOf(sku))?.reserved, 0);
+  });
+
+  it('commits a shipped order once; a later cancel of it changes nothing', async () => {
+    const sku = 'SHIP-1';
+    await stock.setAvailable(sku, 5, new Date());
+    const orderId = `o-${randomUUID()}`;
+    assert.equal((await reservations.reserve(orderId, [{ sku, quantity: 2 }])).kind, 'created');
+    const event = {
+      id: randomUUID(),
+      type: ShipmentDispatched.type,
+      key: orderId,
+      data: dispatched(orderId),
+    };
+    await producer.publish(shipmentsTopic, event);
+    await producer.publish(shipmentsTopic, event);
+    await producer.publish(shipmentsTopic, { ...event, id: randomUUID() });
+    await eventually('the commit', async () =>
+      (await statusOf(orderId)) === 'COMMITTED' ? true : undefined,
+    );
+    await producer.publish(ordersTopic, {
+      type: OrderCancelled.type,
+      key: orderId,
+      data: cancelled(orderId, sku),
+    });
+    // Markers on the same partitions prove the duplicates and the cancel were consumed.
+    const shipped = `o-${randomUUID()}`;
+    const dropped = `o-${randomUUID()}`;
+    assert.equal((await reservations.reserve(shipped, [{ sku, quantity: 1 }])).kind, 'created');
+    assert.equal((await reservations.reserve(dropped, [{ sku, quantity: 1 }])).kind, 'created');
+    await producer.publish(shipmentsTopic, {
+      type: ShipmentDispatched.type,
+      key: orderId,
+      data: dispatched(shipped),
+    });
+    await producer.publish(ordersTopic, {
+      type: OrderCancelled.type,
+      key: orderId,
+      data: cancelled(dropped, sku),
+    });
+    await eventually('the markers', async () =>
+      (await statusOf(shipped)) === 'COMMITTED' && (await statusOf(dropped)) === 'RELEASED'
+        ? true
+        : undefined,
+    );
+    assert.equal(await statusOf(orderId), 'COMMITTED');
+    assert.deepEqual(await levelOf(sku), { available: 2, reserved: 0, committed: 3 });
+  });
+
+  it('a redelivered cancel finishes a release that stopped between status and units', async () => {
+    const sku = 'HEAL-1';
+    await stock.setAvailable(sku, 4, new Date());
+    const orderId = `o-${randomUUID()}`;
+    assert.equal((await reservations.reserve(orderId, [{ sku, quantity: 3 }])).kind, 'created');
+    // As if the process died right after the status write of an earlier delivery.
+    await reservations.collection.updateOne({ orderId }, { $set: { status: 'RELEASED' } });
+    await producer.publish(ordersTopic, {
+      type: OrderCancelled.type,
+      key: orderId,
+      data: cancelled(orderId, sku),
+    });
+    await eventually('the units back', async () =>
+      (await levelOf(sku))?.available === 4 ? true : undefined,
+    );
+    assert.deepEqual(await levelOf(sku), { available: 4, reserved: 0, committed: 0 });
+  });
+});

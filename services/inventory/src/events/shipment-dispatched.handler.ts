@@ -1,0 +1,22 @@
+import type { shipmentsTopic } from '@emporium/contracts';
+import { ShipmentDispatched } from '@emporium/contracts';
+import type { EventHandler, TopicData } from '@emporium/platform';
+import type { InventoryMetrics } from '../inventory.metrics.js';
+import type { ReservationsRepository } from '../repositories/reservations.repository.js';
+
+/** Inventory's handler of `shipments.v1`: a shipped order's reserved units are committed, once. */
+export function shipmentsHandler(
+  reservations: ReservationsRepository,
+  metrics: InventoryMetrics,
+): EventHandler<TopicData<typeof shipmentsTopic>> {
+  return async (event, context) => {
+    if (!ShipmentDispatched.is(event)) return;
+    const { orderId } = event.data;
+    const outcome = await reservations.commit(orderId);
+    // Throwing makes the runner retry, then dead-letter: the event is never silently dropped.
+    if (outcome === 'pending') throw new Error(`reservation of ${orderId} is still in progress`);
+    if (outcome === 'settled') metrics.settled.inc({ status: 'COMMITTED' });
+    const level = outcome === 'unknown' || outcome === 'conflict' ? 'warn' : 'info';
+    context.logger[level]({ orderId, outcome }, 'shipment dispatched: reservation committed');
+  };
+}

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { assertValidOpenApi, startMongo, type MongoServer } from '@emporium/harness';
+import { createMetrics, type HttpApp } from '@emporium/platform';
+import { MongoClient } from 'mongodb';
+import { pino } from 'pino';
+import request from 'supertest';
+import { buildApp } from './app.js';
+import { configSchema } from './config.js';
+import type { Notification } from './domain/notification.js';
+import {
+  notificationsRepository,
+  type NotificationsRepository,
+} from './repositories/notifications.repository.js';
+
+describe('notifications HTTP API', () => {
+  let mongo: MongoServer;
+  let client: MongoClient;
+  let notifications: NotificationsRepository;
+  let http: HttpApp;
+
+  const notification = (eventId: string, userId: string, createdAt: string): Notification => ({
+    notificationId: `n-${eventId}-${userId}`,
+    userId,
+    orderId: 'o-1',
+    eventId,
+    eventType: 'OrderPlaced',
+    message: `message of ${eventId}`,
+    createdAt,
+  });
+
+  before(async () => {
+    mongo = await startMongo();
+    client = new MongoClient(mongo.url);
+    notifications = notificationsRepository(client.db('notifications_api_test'));
+    await notifications.ensureIndexes();
+    const config = configSchema.parse({ KAFKA_BROKERS: '127.0.0.1:1', MONGO_URL: mongo.url });
+    http = buildApp(config, {
+      notifications,
+      metrics: createMetrics({ service: 'notifications', runtimeMetrics: false }),
+      logger: pino({ level: 'silent' }),
+    });
+    // Inserted out of order: the API sorts by when the events happened.
+    for (const n of [
+      notification('e-2', 'u-1', '2026-11-27T10:00:02.000Z'),
+      notification('e-1', 'u-1', '2026-11-27T10:00:01.000Z'),
+      notification('e-3', 'u-1', '2026-11-27T10:00:03.000Z'),
+      notification('e-1', 'u-2', '2026-11-27T10:00:01.000Z'),
+    ]) {
+      assert.equal(await notifications.add(n), true);
+    }
+  });
+  after(async () => {
+    await client.close();
+    await mongo.stop();
+  });
+
+  it("lists a customer's notifications oldest first", async () => {
+    const response = await request(http.app).get('/notifications?userId=u-1');
+    assert.equal(response.status, 200);
+    const { items } = response.body as { items: Notification[] };
+    assert.deepEqual(
+      items.map((n) => n.eventId),
+      ['e-1', 'e-2', 'e-3'],
+    );
+    assert.deepEqual(items[0], notification('e-1', 'u-1', '2026-11-27T10:00:01.000Z'));
+  });
+
+  it('an empty list for a customer without notifications', async () => {
+    const response = await request(http.app).get('/notifications?userId=u-none');
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body, { items: [] });
+  });
+
+  it('one notification per event and user: a duplicate is refused by the unique index', async () => {
+    const again = {
+      ...notification('e-1', 'u-1', '2026-11-27T10:00:09.000Z'),
+      notificationId: 'x',
+    };
+    assert.equal(await notifications.add(again), false);
+    assert.equal(await notifications.collection.countDocuments({ eventId: 'e-1' }), 2);
+  });
+
+  it('lets a customer read their own list and an admin anyone’s', async () => {
+    const own = await request(http.app).get('/notifications?userId=u-1').set('x-user-id', 'u-1');
+    assert.equal(own.status, 200);
+    assert.equal((own.body as { items: unknown[] }).items.length, 3);
+    const admin = await request(http.app)
+      .get('/notifications?userId=u-2')
+      .set('x-user-id', 'u-staff')
+      .set('x-user-roles', 'admin');
+    assert.equal(admin.status, 200);
+    assert.equal((admin.body as { items: unknown[] }).items.length, 1);
+  });
+
+  it("403 problem for another customer's notifications", async () => {
+    const response = await request(http.app)
+      .get('/notifications?userId=u-1')
+      .set('x-user-id', 'u-2')
+      .set('x-user-roles', 'customer');
+    assert.equal(response.status, 403);
+    assert.match(String(response.headers['content-type']), /application\/problem\+json/);
+    assert.equal((response.body as { code: string }).code, 'FORBIDDEN');
+  });
+
+  it('400 with the field path without a userId, or with a malformed one', async () => {
+    for (const path of ['/notifications', '/notifications?userId=not%20an%20id!']) {
+      const response = await request(http.app).get(path);
+      assert.equal(response.status, 400, path);
+      const body = response.body as { code: string; errors: { path: string }[] };
+      assert.equal(body.code, 'VALIDATION_FAILED');
+      assert.equal(body.errors[0]?.path, 'query.userId');
+    }
+  });
+
+  it('serves a valid OpenAPI 3.1 document whose 4xx responses are the ones tested above', async () => {
+    const response = await request(http.app).get('/openapi.json');
+    assert.equal(response.status, 200);
+    await assertValidOpenApi(response.body);
+    const get = (
+      response.body as { paths: Record<string, { get: { responses: Record<string, unknown> } }> }
+    ).paths['/notifications']?.get;
+    const clientErrors = Object.keys(get?.responses ?? {}).filter((status) =>
+      status.startsWith('4'),
+    );
+    assert.deepEqual(clientErrors.sort(), ['400', '403']);
+  });
+
+  it('a start with a bad environment exits 78 naming each variable', async () => {
+    const main = new URL('./main.ts', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', main], {
+      env: { PATH: process.env.PATH, PORT: 'x', MONGO_URL: 'http://db', MONGO_DATABASE: 'a b' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 78);
+    for (const variable of ['PORT', 'MONGO_URL', 'MONGO_DATABASE', 'KAFKA_BROKERS']) {
+      assert.match(stderr, new RegExp(`^ {2}${variable}: `, 'm'));
+    }
+  });
+});

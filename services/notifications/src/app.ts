@@ -1,0 +1,42 @@
+import {
+  createHttpApp,
+  type Faults,
+  type HttpApp,
+  type Logger,
+  type Metrics,
+  type Readiness,
+} from '@emporium/platform';
+import type { Config } from './config.js';
+import type { NotificationsRepository } from './repositories/notifications.repository.js';
+import { notificationRoutes } from './routes/notifications.routes.js';
+
+/** What the app needs from the outside world; tests pass real clients. */
+export interface Deps {
+  notifications: NotificationsRepository;
+  metrics: Metrics;
+  logger: Logger;
+  readiness?: Readiness;
+  faults?: Faults;
+}
+
+/** Builds notifications' HTTP app (never listens). */
+export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
+  const http = createHttpApp({
+    service: 'notifications',
+    version: config.SERVICE_VERSION,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    bodyLimit: config.HTTP_BODY_LIMIT,
+    openapi: {
+      title: 'Emporium notifications',
+      version: config.SERVICE_VERSION,
+      description:
+        'Customer notifications built from order, payment and shipment events. Behind the ' +
+        'gateway, which forwards the verified caller as x-user-id and x-user-roles.',
+    },
+    ...(deps.readiness ? { readiness: deps.readiness } : {}),
+    ...(deps.faults ? { faults: deps.faults } : {}),
+  });
+  notificationRoutes(http.routes, deps.notifications);
+  return http;
+}

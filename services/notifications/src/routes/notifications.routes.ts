@@ -1,0 +1,54 @@
+import { Id } from '@emporium/contracts';
+import type { Routes } from '@emporium/platform';
+import { z } from 'zod';
+import { notificationsForbidden } from '../errors.js';
+import type { NotificationsRepository } from '../repositories/notifications.repository.js';
+
+/** A notification as the API returns it. */
+export const NotificationSchema = z
+  .object({
+    notificationId: z.string(),
+    userId: z.string(),
+    orderId: z.string(),
+    eventId: z.string(),
+    eventType: z.string(),
+    message: z.string(),
+    createdAt: z.iso.datetime({ offset: true }),
+  })
+  .meta({ id: 'Notification' });
+
+/** The list of a customer's notifications. */
+export const NotificationListSchema = z
+  .object({ items: z.array(NotificationSchema) })
+  .meta({ id: 'NotificationList' });
+
+/**
+ * May the caller read this customer's notifications? The gateway verifies the JWT and forwards
+ * `x-user-id` and `x-user-roles`; a call without `x-user-id` comes from inside the cluster.
+ */
+function mayRead(req: { get(header: string): string | undefined }, userId: string): boolean {
+  const caller = req.get('x-user-id');
+  if (caller === undefined) return true;
+  const roles = (req.get('x-user-roles') ?? '').split(',').map((role) => role.trim());
+  return caller === userId || roles.includes('admin');
+}
+
+/** GET /notifications?userId=. */
+export function notificationRoutes(routes: Routes, notifications: NotificationsRepository): void {
+  routes.get(
+    '/notifications',
+    {
+      summary: "A customer's notifications, oldest first (at most the latest 500)",
+      description:
+        'A customer (x-user-id from the gateway) may read only their own notifications (403 ' +
+        'otherwise); admins (x-user-roles contains admin) read anyone’s.',
+      query: z.object({ userId: Id }),
+      responses: { 200: NotificationListSchema, 403: 'problem' },
+    },
+    async (req, res) => {
+      const { userId } = req.query;
+      if (!mayRead(req, userId)) throw notificationsForbidden(userId);
+      res.json({ items: await notifications.listByUser(userId) });
+    },
+  );
+}

@@ -1,0 +1,34 @@
+import {
+  baseConfigSchema,
+  envVar,
+  kafkaConfigShape,
+  loadConfigOrExit,
+  mongoConfigShape,
+  type Environment,
+} from '@emporium/platform';
+import type { z } from 'zod';
+
+/** Every variable orders reads. */
+export const configSchema = baseConfigSchema.extend({
+  ...kafkaConfigShape,
+  ...mongoConfigShape,
+  MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('orders'),
+  /** Where the cart service is reached (its Envoy egress listener, or the service itself). */
+  UPSTREAM_CART_URL: envVar.url(),
+  /** Where the catalog service is reached. */
+  UPSTREAM_CATALOG_URL: envVar.url(),
+  /** Where the inventory service is reached. */
+  UPSTREAM_INVENTORY_URL: envVar.url(),
+  /** Per-attempt timeout of every call to another service, in ms. */
+  UPSTREAM_TIMEOUT_MS: envVar.int(50, 60_000).default(2000),
+  /** How often the outbox relay looks for unsent events, in ms. */
+  OUTBOX_INTERVAL_MS: envVar.int(50, 60_000).default(500),
+});
+
+/** Orders' parsed, frozen configuration. */
+export type Config = z.output<typeof configSchema>;
+
+/** Parses the environment once; a bad one exits listing every offending variable. */
+export function loadOrdersConfig(env: Environment): Readonly<Config> {
+  return loadConfigOrExit('orders', configSchema, env);
+}

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { assertValidOpenApi, startMongo, type MongoServer } from '@emporium/harness';
+import { createMetrics, type HttpApp } from '@emporium/platform';
+import { MongoClient } from 'mongodb';
+import { pino } from 'pino';
+import request from 'supertest';
+import { buildApp } from './app.js';
+import { configSchema } from './config.js';
+import { settle, startPayment } from './domain/payment.js';
+import { paymentsRepository, type PaymentsRepository } from './repositories/payments.repository.js';
+
+describe('payments HTTP API', () => {
+  let mongo: MongoServer;
+  let client: MongoClient;
+  let payments: PaymentsRepository;
+  let http: HttpApp;
+  const order = { orderId: 'o-api-1', userId: 'u-1', amountMinor: 2500, currency: 'EUR' };
+  const payment = settle(startPayment(order, new Date()), { approved: true });
+
+  before(async () => {
+    mongo = await startMongo();
+    client = new MongoClient(mongo.url);
+    payments = paymentsRepository(client.db('payments_api_test'));
+    await payments.ensureIndexes();
+    const config = configSchema.parse({ KAFKA_BROKERS: '127.0.0.1:1', MONGO_URL: mongo.url });
+    http = buildApp(config, {
+      payments,
+      metrics: createMetrics({ service: 'payments', runtimeMetrics: false }),
+      logger: pino({ level: 'silent' }),
+    });
+    assert.equal(await payments.create(payment), true);
+  });
+  after(async () => {
+    await client.close();
+    await mongo.stop();
+  });
+
+  it('returns the payment of an order, without its outbox', async () => {
+    const response = await request(http.app).get('/payments/o-api-1');
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body, payment);
+  });
+
+  it('returns a declined payment with its reason', async () => {
+    const declined = settle(startPayment({ ...order, orderId: 'o-api-2' }, new Date()), {
+      approved: false,
+      reason: 'card expired',
+    });
+    assert.equal(await payments.create(declined), true);
+    const response = await request(http.app).get('/payments/o-api-2');
+    assert.equal(response.status, 200);
+    assert.equal((response.body as { status: string }).status, 'DECLINED');
+    assert.equal((response.body as { reason: string }).reason, 'card expired');
+  });
+
+  it('a second payment of the same order is refused by the unique index', async () => {
+    const again = settle(startPayment(order, new Date()), { approved: false, reason: 'x' });
+    assert.equal(await payments.create(again), false);
+    assert.equal(await payments.collection.countDocuments({ orderId: 'o-api-1' }), 1);
+    assert.equal((await payments.findByOrderId('o-api-1'))?.status, 'AUTHORIZED');
+  });
+
+  it('shows a customer their own payment and an admin anyone’s', async () => {
+    const own = await request(http.app).get('/payments/o-api-1').set('x-user-id', 'u-1');
+    assert.equal(own.status, 200);
+    const admin = await request(http.app)
+      .get('/payments/o-api-1')
+      .set('x-user-id', 'u-staff')
+      .set('x-user-roles', 'support, admin');
+    assert.equal(admin.status, 200);
+  });
+
+  it('404 problem for an order without a payment, or another customer’s', async () => {
+    for (const [path, user] of [
+      ['/payments/o-none', undefined],
+      ['/payments/o-api-1', 'u-2'],
+    ] as const) {
+      const call = request(http.app).get(path);
+      const response = await (user ? call.set('x-user-id', user) : call);
+      assert.equal(response.status, 404);
+      assert.match(String(response.headers['content-type']), /application\/problem\+json/);
+      assert.equal((response.body as { code: string }).code, 'PAYMENT_NOT_FOUND');
+    }
+  });
+
+  it('400 with the field path for a malformed order id', async () => {
+    const response = await request(http.app).get('/payments/not%20an%20id!');
+    assert.equal(response.status, 400);
+    const body = response.body as { code: string; errors: { path: string }[] };
+    assert.equal(body.code, 'VALIDATION_FAILED');
+    assert.equal(body.errors[0]?.path, 'params.orderId');
+  });
+
+  it('serves a valid OpenAPI 3.1 document whose 4xx responses are the ones tested above', async () => {
+    const response = await request(http.app).get('/openapi.json');
+    assert.equal(response.status, 200);
+    await assertValidOpenApi(response.body);
+    const get = (
+      response.body as { paths: Record<string, { get: { responses: Record<string, unknown> } }> }
+    ).paths['/payments/{orderId}']?.get;
+    const clientErrors = Object.keys(get?.responses ?? {}).filter((status) =>
+      status.startsWith('4'),
+    );
+    assert.deepEqual(clientErrors.sort(), ['400', '404']);
+  });
+
+  it('a start with a bad environment exits 78 naming each variable', async () => {
+    const main = new URL('./main.ts', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', main], {
+      env: {
+        PATH: process.env.PATH,
+        PORT: 'x',
+        MONGO_URL: 'http://db',
+        PSP_DECLINE_RATE: '1.5',
+        PSP_LATENCY_MS: 'slow',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 78);
+    for (const variable of [
+      'PORT',
+      'MONGO_URL',
+      'KAFKA_BROKERS',
+      'PSP_DECLINE_RATE',
+      'PSP_LATENCY_MS',
+    ]) {
+      assert.match(stderr, new RegExp(`^ {2}${variable}: `, 'm'));
+    }
+  });
+});

@@ -1,0 +1,42 @@
+import {
+  createHttpApp,
+  type Faults,
+  type HttpApp,
+  type Logger,
+  type Metrics,
+  type Readiness,
+} from '@emporium/platform';
+import type { Config } from './config.js';
+import type { PaymentsRepository } from './repositories/payments.repository.js';
+import { paymentRoutes } from './routes/payments.routes.js';
+
+/** What the app needs from the outside world; tests pass real clients. */
+export interface Deps {
+  payments: PaymentsRepository;
+  metrics: Metrics;
+  logger: Logger;
+  readiness?: Readiness;
+  faults?: Faults;
+}
+
+/** Builds payments' HTTP app (never listens). */
+export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
+  const http = createHttpApp({
+    service: 'payments',
+    version: config.SERVICE_VERSION,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    bodyLimit: config.HTTP_BODY_LIMIT,
+    openapi: {
+      title: 'Emporium payments',
+      version: config.SERVICE_VERSION,
+      description:
+        'Payment authorisation of placed orders (a simulated provider). Behind the gateway, ' +
+        'which forwards the verified caller as x-user-id and x-user-roles.',
+    },
+    ...(deps.readiness ? { readiness: deps.readiness } : {}),
+    ...(deps.faults ? { faults: deps.faults } : {}),
+  });
+  paymentRoutes(http.routes, deps.payments);
+  return http;
+}

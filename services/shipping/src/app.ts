@@ -1,0 +1,40 @@
+import {
+  createHttpApp,
+  type Faults,
+  type HttpApp,
+  type Logger,
+  type Metrics,
+  type Readiness,
+} from '@emporium/platform';
+import type { Config } from './config.js';
+import type { ShipmentsRepository } from './repositories/shipments.repository.js';
+import { shipmentRoutes } from './routes/shipments.routes.js';
+
+/** What the app needs from the outside world; tests pass real clients. */
+export interface Deps {
+  shipments: ShipmentsRepository;
+  metrics: Metrics;
+  logger: Logger;
+  readiness?: Readiness;
+  faults?: Faults;
+}
+
+/** Builds shipping's HTTP app (never listens). */
+export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
+  const http = createHttpApp({
+    service: 'shipping',
+    version: config.SERVICE_VERSION,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    bodyLimit: config.HTTP_BODY_LIMIT,
+    openapi: {
+      title: 'Emporium shipping',
+      version: config.SERVICE_VERSION,
+      description: 'Shipments of paid orders.',
+    },
+    ...(deps.readiness ? { readiness: deps.readiness } : {}),
+    ...(deps.faults ? { faults: deps.faults } : {}),
+  });
+  shipmentRoutes(http.routes, deps.shipments);
+  return http;
+}
