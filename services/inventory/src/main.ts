@@ -1,20 +1,6 @@
-// Wiring only: config → clients → app and workers → listen → shutdown hooks.
+// Wiring only: config → runtime and clients → app and workers → serve.
 import { catalogTopic, ordersTopic, shipmentsTopic } from '@emporium/contracts';
-import {
-  createConsumerRunner,
-  createFaults,
-  createKafka,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createMongoClient,
-  createReadiness,
-  ensureTopics,
-  getTelemetry,
-  kafkaSasl,
-  listen,
-  pingMongo,
-} from '@emporium/platform';
+import { createConsumerRunner, createServiceRuntime } from '@emporium/platform';
 import { buildApp } from './app.js';
 import { loadInventoryConfig } from './config.js';
 import { ordersHandler } from './events/order-cancelled.handler.js';
@@ -25,71 +11,35 @@ import { reservationsRepository } from './repositories/reservations.repository.j
 import { stockRepository } from './repositories/stock.repository.js';
 
 const config = loadInventoryConfig(process.env);
-const logger = createLogger({
-  service: 'inventory',
-  version: config.SERVICE_VERSION,
-  level: config.LOG_LEVEL,
-});
-const metrics = createMetrics({ service: 'inventory' });
-const readiness = createReadiness();
-const lifecycle = createLifecycle({
-  logger,
-  readiness,
-  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
-});
-lifecycle.listen();
+const runtime = createServiceRuntime('inventory', config);
+const { logger, metrics, readiness, faults } = runtime;
 
-const mongo = createMongoClient({
-  url: config.MONGO_URL,
-  appName: 'inventory',
-  retryWrites: config.MONGO_RETRY_WRITES,
-  ...(config.MONGO_TLS_CA_FILE ? { tlsCaFile: config.MONGO_TLS_CA_FILE } : {}),
-});
-const db = mongo.db(config.MONGO_DATABASE);
+const db = runtime.mongo(config).db(config.MONGO_DATABASE);
 const stock = stockRepository(db);
 const reservations = reservationsRepository(db, stock);
 await stock.ensureIndexes();
 await reservations.ensureIndexes();
-readiness.register('mongodb', () => pingMongo(mongo));
 
-const sasl = kafkaSasl(config);
-const kafka = createKafka({
-  clientId: 'inventory',
-  brokers: config.KAFKA_BROKERS,
-  ssl: config.KAFKA_SSL,
-  ...(sasl ? { sasl } : {}),
-  logger,
-});
 // Inventory produces no events, so it needs no producer and no outbox relay.
-await ensureTopics(kafka, {
-  topics: [catalogTopic, ordersTopic, shipmentsTopic],
-  consumerGroups: ['inventory'],
+const kafka = await runtime.kafka(config, {
+  consumes: [catalogTopic, ordersTopic, shipmentsTopic],
 });
-const faults = createFaults(config.FAULTS, { metrics });
 const business = inventoryMetrics(metrics, stock);
-const consumer = createConsumerRunner({ kafka, groupId: 'inventory', metrics, logger })
-  .on(
-    catalogTopic,
-    faults.wrap(
-      'handler:catalog.v1',
-      catalogHandler(stock, config.INVENTORY_INITIAL_STOCK, business),
+runtime.consumer(
+  createConsumerRunner({ kafka, groupId: 'inventory', metrics, logger })
+    .on(
+      catalogTopic,
+      faults.wrap(
+        'handler:catalog.v1',
+        catalogHandler(stock, config.INVENTORY_INITIAL_STOCK, business),
+      ),
+    )
+    .on(ordersTopic, faults.wrap('handler:orders.v1', ordersHandler(reservations, business)))
+    .on(
+      shipmentsTopic,
+      faults.wrap('handler:shipments.v1', shipmentsHandler(reservations, business)),
     ),
-  )
-  .on(ordersTopic, faults.wrap('handler:orders.v1', ordersHandler(reservations, business)))
-  .on(
-    shipmentsTopic,
-    faults.wrap('handler:shipments.v1', shipmentsHandler(reservations, business)),
-  );
-
-const { app } = buildApp(config, { stock, reservations, metrics, logger, readiness, faults });
-const { port } = await listen(app, config.PORT, lifecycle);
-await consumer.start();
-readiness.register('kafka-consumer', () =>
-  consumer.isRunning() ? Promise.resolve() : Promise.reject(new Error('consumer stopped')),
 );
 
-lifecycle.onShutdown('consumers', 'inventory consumer', () => consumer.stop());
-lifecycle.onShutdown('telemetry', 'opentelemetry', () => getTelemetry().shutdown());
-lifecycle.onShutdown('clients', 'mongodb', () => mongo.close());
-logger.info({ port }, 'inventory listening');
+const { app } = buildApp(config, { stock, reservations, metrics, logger, readiness, faults });
+await runtime.serve(app, config.PORT);

@@ -1,23 +1,9 @@
-// Wiring only: config → clients → app and workers → listen → shutdown hooks.
+// Wiring only: config → runtime and clients → app and workers → serve.
 import { ordersTopic, paymentsTopic, shipmentsTopic } from '@emporium/contracts';
 import {
   createConsumerRunner,
-  createEventProducer,
-  createFaults,
-  createKafka,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createMongoClient,
-  createOutboxRelay,
-  createReadiness,
+  createServiceRuntime,
   createUpstreamClient,
-  ensureTopics,
-  getTelemetry,
-  kafkaSasl,
-  listen,
-  outboxPublisher,
-  pingMongo,
 } from '@emporium/platform';
 import { buildApp } from './app.js';
 import { loadOrdersConfig } from './config.js';
@@ -29,30 +15,11 @@ import { orderMetrics } from './order-metrics.js';
 import { ordersRepository } from './repositories/orders.repository.js';
 
 const config = loadOrdersConfig(process.env);
-const logger = createLogger({
-  service: 'orders',
-  version: config.SERVICE_VERSION,
-  level: config.LOG_LEVEL,
-});
-const metrics = createMetrics({ service: 'orders' });
-const readiness = createReadiness();
-const lifecycle = createLifecycle({
-  logger,
-  readiness,
-  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
-});
-lifecycle.listen();
+const runtime = createServiceRuntime('orders', config);
+const { logger, metrics, readiness, faults } = runtime;
 
-const mongo = createMongoClient({
-  url: config.MONGO_URL,
-  appName: 'orders',
-  retryWrites: config.MONGO_RETRY_WRITES,
-  ...(config.MONGO_TLS_CA_FILE ? { tlsCaFile: config.MONGO_TLS_CA_FILE } : {}),
-});
-const orders = ordersRepository(mongo.db(config.MONGO_DATABASE));
+const orders = ordersRepository(runtime.mongo(config).db(config.MONGO_DATABASE));
 await orders.ensureIndexes();
-readiness.register('mongodb', () => pingMongo(mongo));
 
 const upstream = (name: string, baseUrl: string) =>
   createUpstreamClient({ name, baseUrl, timeoutMs: config.UPSTREAM_TIMEOUT_MS, metrics, logger });
@@ -60,44 +27,34 @@ const cart = cartGateway(upstream('cart', config.UPSTREAM_CART_URL));
 const catalog = catalogGateway(upstream('catalog', config.UPSTREAM_CATALOG_URL));
 const inventory = inventoryGateway(upstream('inventory', config.UPSTREAM_INVENTORY_URL));
 
-const sasl = kafkaSasl(config);
-const kafka = createKafka({
-  clientId: 'orders',
-  brokers: config.KAFKA_BROKERS,
-  ssl: config.KAFKA_SSL,
-  ...(sasl ? { sasl } : {}),
-  logger,
+const kafka = await runtime.kafka(config, {
+  produces: [ordersTopic],
+  consumes: [paymentsTopic, shipmentsTopic],
 });
-await ensureTopics(kafka, {
-  topics: [ordersTopic, paymentsTopic, shipmentsTopic],
-  consumerGroups: ['orders'],
-});
-const producer = createEventProducer({ kafka, source: '/emporium/orders', metrics, logger });
-await producer.connect();
 // Only one replica may relay, or events would be published once per replica. For now every
 // replica is the leader (one replica); the platform's kube leader election will drive this.
 const isLeader = (): boolean => true;
-const relay = createOutboxRelay({
+runtime.relay({
   collections: orders.collection,
-  publish: outboxPublisher(producer, [ordersTopic]),
+  producer: await runtime.producer(kafka),
+  topics: [ordersTopic],
   intervalMs: config.OUTBOX_INTERVAL_MS,
   isLeader,
-  metrics,
-  logger,
 });
-const faults = createFaults(config.FAULTS, { metrics });
 const saga = { orders, metrics: orderMetrics(metrics) };
-const consumer = createConsumerRunner({
-  kafka,
-  groupId: 'orders',
-  metrics,
-  logger,
-  // Generous: a MongoDB blip or a lost race must not send a saga event to the DLQ.
-  maxAttempts: 8,
-  backoff: { initialMs: 200, maxMs: 5000 },
-})
-  .on(paymentsTopic, faults.wrap('handler:payments.v1', paymentsHandler(saga)))
-  .on(shipmentsTopic, faults.wrap('handler:shipments.v1', shipmentsHandler(saga)));
+runtime.consumer(
+  createConsumerRunner({
+    kafka,
+    groupId: 'orders',
+    metrics,
+    logger,
+    // Generous: a MongoDB blip or a lost race must not send a saga event to the DLQ.
+    maxAttempts: 8,
+    backoff: { initialMs: 200, maxMs: 5000 },
+  })
+    .on(paymentsTopic, faults.wrap('handler:payments.v1', paymentsHandler(saga)))
+    .on(shipmentsTopic, faults.wrap('handler:shipments.v1', shipmentsHandler(saga))),
+);
 
 const { app } = buildApp(config, {
   orders,
@@ -109,16 +66,4 @@ const { app } = buildApp(config, {
   readiness,
   faults,
 });
-const { port } = await listen(app, config.PORT, lifecycle);
-relay.start();
-await consumer.start();
-readiness.register('kafka-consumer', () =>
-  consumer.isRunning() ? Promise.resolve() : Promise.reject(new Error('consumer stopped')),
-);
-
-lifecycle.onShutdown('consumers', 'saga consumer', () => consumer.stop());
-lifecycle.onShutdown('workers', 'outbox relay', () => relay.stop());
-lifecycle.onShutdown('telemetry', 'opentelemetry', () => getTelemetry().shutdown());
-lifecycle.onShutdown('clients', 'kafka producer', () => producer.disconnect());
-lifecycle.onShutdown('clients', 'mongodb', () => mongo.close());
-logger.info({ port }, 'orders listening');
+await runtime.serve(app, config.PORT);

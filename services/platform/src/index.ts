@@ -197,3 +197,11 @@ export {
 export { outboxPublisher } from './service/outbox-publisher.js';
 export { listen } from './service/listen.js';
 export { createKeyedMutex, type KeyedMutex } from './mongo/keyed-mutex.js';
+export {
+  createServiceRuntime,
+  type KafkaConfig,
+  type KafkaTopics,
+  type MongoConfig,
+  type RelayOptions,
+  type ServiceRuntime,
+} from './service/runtime.js';

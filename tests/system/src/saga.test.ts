@@ -162,7 +162,24 @@ describe('the order saga across the real services (saga)', function () {
     assert.ok(shipped.length > 0, 'some orders shipped');
     assert.ok(cancelled.length > 0, 'some payments were declined');
 
-    // 5. Stock adds up exactly: shipped units committed, cancelled units released, none held.
+    // 5. Inventory settles each reservation from the events (asynchronously, after the order's
+    // final state): shipped units committed, cancelled units released, none left held.
+    await eventually(
+      'every reservation settled',
+      async () => {
+        const statuses = await Promise.all(
+          orders.map(async (order) => {
+            const { body } = await call<{ status: string }>(
+              `${url('inventory')}/reservations/${order.orderId}`,
+              { expect: 200 },
+            );
+            return body.status === (order.status === 'SHIPPED' ? 'COMMITTED' : 'RELEASED');
+          }),
+        );
+        return statuses.every(Boolean) ? true : undefined;
+      },
+      60_000,
+    );
     const units = (list: Order[], sku: string): number =>
       list
         .flatMap((o) => o.lines)
@@ -186,15 +203,6 @@ describe('the order saga across the real services (saga)', function () {
         before.available - committed,
         `${product.sku}: cancelled units released`,
       );
-    }
-    for (const order of orders) {
-      const { body } = await call<{ status: string }>(
-        `${url('inventory')}/reservations/${order.orderId}`,
-        {
-          expect: 200,
-        },
-      );
-      assert.equal(body.status, order.status === 'SHIPPED' ? 'COMMITTED' : 'RELEASED');
     }
 
     // 6. One payment per order, never two; its outcome matches the order's.

@@ -69,6 +69,9 @@ describe('catalog events', () => {
       collections: products.collection,
       publish: outboxPublisher(producer, [catalogTopic]),
       intervalMs: 100,
+      // As main.ts does: the relay's marks and the product updates never overlap on FerretDB.
+      mutex: products.mutex,
+      mutexKeyField: 'id',
       metrics,
       logger,
     });

@@ -1,4 +1,6 @@
 import {
+  createKeyedMutex,
+  type KeyedMutex,
   ensureOutboxIndexes,
   insertWithOutbox,
   outboxFields,
@@ -56,6 +58,12 @@ export interface ProductsRepository {
    * ProductUpdated event in one write, if nobody changed it in between (else re-reads).
    */
   update(id: string, revise: (current: Product) => Revision): Promise<UpdateOutcome>;
+  /**
+   * Serialises writes to one product (keyed by product id) within this process; the outbox
+   * relay takes it too (`mutexKeyField: 'id'`), because FerretDB 1.24 loses one of two
+   * concurrent updates to a document.
+   */
+  readonly mutex: KeyedMutex;
   findById(id: string): Promise<Product | null>;
   search(query: ProductQuery): Promise<ProductPage>;
   /** The number of products (an estimate from collection metadata, for the gauge). */
@@ -83,45 +91,24 @@ function searchFilter(query: ProductQuery): Filter<ProductDocument> {
   return filter;
 }
 
-/**
- * Runs `task` once every earlier task of the same key in this process has settled. FerretDB
- * 1.24 (the local stack's database) applies concurrent updates of one document on top of the
- * same read, so one of them is lost even when it filters on the version; serialising a
- * replica's own updates of a product avoids that there. Across replicas, on MongoDB and
- * DocumentDB, the version filter is what keeps updates from overwriting each other.
- */
-function serialised<T>(
-  chains: Map<string, Promise<void>>,
-  key: string,
-  task: () => Promise<T>,
-): Promise<T> {
-  const run = (chains.get(key) ?? Promise.resolve()).then(task);
-  const settled = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  chains.set(key, settled);
-  void settled.then(() => {
-    if (chains.get(key) === settled) chains.delete(key);
-  });
-  return run;
-}
-
 /** The stored form of a new product. */
 function newDocument(product: Product): ProductDocument {
   return { ...product, version: 0 };
 }
 
 /** Creates the repository over `<db>.products`. */
-export function productsRepository(db: Db): ProductsRepository {
+export function productsRepository(
+  db: Db,
+  mutex: KeyedMutex = createKeyedMutex(),
+): ProductsRepository {
   const collection = db.collection<ProductDocument>('products');
 
-  const updating = new Map<string, Promise<void>>();
   const findById = (id: string): Promise<ProductDocument | null> =>
     collection.findOne({ id }, { projection: { _id: 0, outbox: 0 } });
 
   return {
     collection,
+    mutex,
     ensureIndexes: async () => {
       await collection.createIndex({ id: 1 }, { unique: true, name: 'id_unique' });
       await collection.createIndex({ sku: 1 }, { unique: true, name: 'sku_unique' });
@@ -141,7 +128,7 @@ export function productsRepository(db: Db): ProductsRepository {
         }
       }),
     update: (id, revise) =>
-      serialised(updating, id, () =>
+      mutex.run(id, () =>
         withMongoUnavailable(async (): Promise<UpdateOutcome> => {
           for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt += 1) {
             const stored = await findById(id);

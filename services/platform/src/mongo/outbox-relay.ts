@@ -37,6 +37,8 @@ export interface OutboxRelayOptions<T extends Document = Document> {
    * key: the document `_id` as a string); needed on FerretDB, see {@link KeyedMutex}.
    */
   mutex?: KeyedMutex;
+  /** The document field whose value keys {@link OutboxRelayOptions.mutex}; `_id` by default. */
+  mutexKeyField?: string;
   /** Only the leader replica relays; default always (a single replica). */
   isLeader?: () => boolean;
   metrics: Metrics;
@@ -66,7 +68,7 @@ export interface OutboxRelay {
 }
 
 /** An aggregate as the relay reads it. */
-type RelayDocument = OutboxDocument & { _id: unknown };
+type RelayDocument = OutboxDocument & { _id: unknown } & Record<string, unknown>;
 
 /** The message of an error, for logs. */
 function describe(error: unknown): string {
@@ -154,8 +156,9 @@ export function createOutboxRelay<T extends Document = Document>(
     full: boolean;
   }
 
-  const locked = <R>(id: unknown, task: () => Promise<R>): Promise<R> =>
-    options.mutex ? options.mutex.run(String(id), task) : task();
+  const keyField = options.mutexKeyField ?? '_id';
+  const locked = <R>(doc: RelayDocument, task: () => Promise<R>): Promise<R> =>
+    options.mutex ? options.mutex.run(String(doc[keyField]), task) : task();
 
   const relayCollection = async (
     collection: Collection,
@@ -167,7 +170,7 @@ export function createOutboxRelay<T extends Document = Document>(
       .find({ outboxPendingSince: { $exists: true } } as Filter<Document>, {
         sort: { outboxPendingSince: 1, _id: 1 },
         limit: batchSize,
-        projection: { outbox: 1, outboxPending: 1 },
+        projection: { outbox: 1, outboxPending: 1, [keyField]: 1 },
       })
       .toArray()) as RelayDocument[];
     result.full = docs.length === batchSize;
@@ -182,7 +185,7 @@ export function createOutboxRelay<T extends Document = Document>(
         // A stale pending marker (e.g. a crash after the last mark): repair it, but only if no
         // append happened since we read the document (an append changes outboxPending).
         const unchanged = { _id: doc._id, outboxPending: doc.outboxPending ?? null };
-        await locked(doc._id, () =>
+        await locked(doc, () =>
           collection.updateOne(unchanged as Filter<Document>, {
             $set: { outboxPending: 0 },
             $unset: { outboxPendingSince: '' },
@@ -210,7 +213,7 @@ export function createOutboxRelay<T extends Document = Document>(
         // ("Cannot create field '$'") nor arrayFilters ("not implemented yet"), while a numeric
         // path like `outbox.3.sentAt` works everywhere. The filter checks that index 3 still
         // holds this event and is unsent, which keeps outboxPending exact if two relays overlap.
-        const marked = await locked(doc._id, () =>
+        const marked = await locked(doc, () =>
           collection.updateOne(
             {
               _id: doc._id,
@@ -231,7 +234,7 @@ export function createOutboxRelay<T extends Document = Document>(
         if (marked.matchedCount === 0) {
           logger.debug({ eventId: event.id }, 'outbox event was already marked sent');
         }
-        if (next === undefined) await locked(doc._id, () => clearIfDrained(collection, doc._id));
+        if (next === undefined) await locked(doc, () => clearIfDrained(collection, doc._id));
       }
       if (result.gaveUp) break;
     }
