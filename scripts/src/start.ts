@@ -152,10 +152,7 @@ runCli('start', async () => {
       started.push(...(await starter()));
     }
     if (withServices) {
-      progress(
-        'services',
-        'starting catalog, inventory, cart, payments, shipping, notifications, orders',
-      );
+      progress('services', `starting ${SERVICES.map((service) => service.name).join(', ')}`);
       const running = await startServices({
         infra: {
           kafkaBrokers: [`127.0.0.1:${String(STACK_PORTS.kafka)}`],
@@ -189,8 +186,16 @@ runCli('start', async () => {
   );
   for (const part of started) process.stdout.write(`  ${part.name.padEnd(width)}  ${part.url}\n`);
   if (withServices) {
+    const gateway = `http://127.0.0.1:${String(STACK_PORTS.gateway)}`;
     process.stdout.write(
-      `\nTry: curl -s 'http://127.0.0.1:${String(STACK_PORTS.catalog)}/products?limit=2'\n`,
+      [
+        '',
+        "Try (a demo token from the gateway's dev issuer, then the store through the gateway):",
+        `  TOKEN=$(curl -s -X POST -H 'content-type: application/json' -d '{"user":"alice"}' ${gateway}/dev/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`,
+        `  curl -s '${gateway}/api/products?limit=2'`,
+        `  curl -s -H "authorization: Bearer $TOKEN" ${gateway}/api/cart`,
+        '',
+      ].join('\n'),
     );
   }
   process.stdout.write('\nCtrl-C stops everything.\n');

@@ -12,6 +12,7 @@ export const STACK_PORTS = {
   jaegerQueryGrpc: 16685,
   otlpGrpc: 4317,
   otlpHttp: 4318,
+  gateway: 18000,
   catalog: 18001,
   cart: 18002,
   inventory: 18003,

@@ -19,7 +19,14 @@ export interface ServiceSpec {
 
 /** The store's services. */
 export type ServiceName =
-  'catalog' | 'inventory' | 'cart' | 'payments' | 'shipping' | 'notifications' | 'orders';
+  | 'catalog'
+  | 'inventory'
+  | 'cart'
+  | 'payments'
+  | 'shipping'
+  | 'notifications'
+  | 'orders'
+  | 'gateway';
 
 /**
  * The topology, in start order: a service starts after the services it calls. catalog comes
@@ -33,7 +40,20 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: 'shipping', uses: ['kafka', 'mongodb'], upstreams: [] },
   { name: 'notifications', uses: ['kafka', 'mongodb'], upstreams: [] },
   { name: 'orders', uses: ['kafka', 'mongodb'], upstreams: ['cart', 'catalog', 'inventory'] },
+  {
+    name: 'gateway',
+    uses: ['redis'],
+    upstreams: ['catalog', 'cart', 'inventory', 'orders', 'notifications', 'shipping', 'payments'],
+  },
 ];
+
+/**
+ * Variables every local run sets: the gateway mints demo tokens with its dev issuer (never
+ * enabled in the chart).
+ */
+const LOCAL_ENV: Partial<Record<ServiceName, Record<string, string>>> = {
+  gateway: { DEV_ISSUER_ENABLED: 'true' },
+};
 
 /** Where the infrastructure listens. */
 export interface Infrastructure {
@@ -98,7 +118,7 @@ function environment(
     env[`UPSTREAM_${upstream.toUpperCase()}_URL`] =
       options.upstreamUrl?.(spec.name, upstream, url) ?? url;
   }
-  return { ...env, ...options.env?.[spec.name] };
+  return { ...env, ...LOCAL_ENV[spec.name], ...options.env?.[spec.name] };
 }
 
 /** The services `only` names, with everything they call. */

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { createInterface } from 'node:readline';
-import { assertValidOpenApi, freePort, startRedis, type RedisServer } from '@emporium/harness';
+import {
+  assertValidOpenApi,
+  freePort,
+  startRedis,
+  type RedisServer,
+  runNodeScript,
+} from '@emporium/harness';
 import {
   createMetrics,
   createReadiness,
@@ -493,18 +499,11 @@ describe('cart HTTP API', () => {
 
   it('a start with a bad environment exits 78 naming each variable', async () => {
     const main = new URL('./main.ts', import.meta.url).pathname;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', main], {
-      env: {
-        PATH: process.env.PATH,
-        PORT: 'x',
-        REDIS_URL: 'http://cache',
-        CART_TTL_SECONDS: 'forever',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const { code, stderr } = await runNodeScript(main, {
+      PORT: 'x',
+      REDIS_URL: 'http://cache',
+      CART_TTL_SECONDS: 'forever',
     });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
     assert.equal(code, 78);
     for (const variable of ['PORT', 'REDIS_URL', 'UPSTREAM_CATALOG_URL', 'CART_TTL_SECONDS']) {
       assert.match(stderr, new RegExp(`^ {2}${variable}: `, 'm'));

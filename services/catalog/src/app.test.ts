@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import {
   assertValidOpenApi,
   freePort,
@@ -7,6 +6,7 @@ import {
   startRedis,
   type MongoServer,
   type RedisServer,
+  runNodeScript,
 } from '@emporium/harness';
 import {
   createMetrics,
@@ -540,20 +540,13 @@ describe('catalog HTTP API', () => {
 
   it('a start with a bad environment exits 78 naming each variable', async () => {
     const main = new URL('./main.ts', import.meta.url).pathname;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', main], {
-      env: {
-        PATH: process.env.PATH,
-        PORT: 'x',
-        MONGO_URL: 'http://db',
-        REDIS_URL: 'localhost:6379',
-        CATALOG_SEED: 'maybe',
-        CATALOG_CACHE_TTL_SECONDS: '0',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const { code, stderr } = await runNodeScript(main, {
+      PORT: 'x',
+      MONGO_URL: 'http://db',
+      REDIS_URL: 'localhost:6379',
+      CATALOG_SEED: 'maybe',
+      CATALOG_CACHE_TTL_SECONDS: '0',
     });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
     assert.equal(code, 78);
     for (const variable of [
       'PORT',

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertValidOpenApi, freePort, startMongo, type MongoServer } from '@emporium/harness';
+import {
+  assertValidOpenApi,
+  freePort,
+  startMongo,
+  type MongoServer,
+  runNodeScript,
+} from '@emporium/harness';
 import {
   createMetrics,
   createUpstreamClient,
@@ -555,19 +560,12 @@ describe('orders HTTP API', () => {
 
   it('a start with a bad environment exits 78 naming each variable', async () => {
     const main = new URL('./main.ts', import.meta.url).pathname;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', main], {
-      env: {
-        PATH: process.env.PATH,
-        PORT: 'x',
-        MONGO_URL: 'http://db',
-        UPSTREAM_CATALOG_URL: 'ftp://catalog',
-        UPSTREAM_TIMEOUT_MS: 'soon',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const { code, stderr } = await runNodeScript(main, {
+      PORT: 'x',
+      MONGO_URL: 'http://db',
+      UPSTREAM_CATALOG_URL: 'ftp://catalog',
+      UPSTREAM_TIMEOUT_MS: 'soon',
     });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
     assert.equal(code, 78);
     for (const variable of [
       'PORT',

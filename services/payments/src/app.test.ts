@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { assertValidOpenApi, startMongo, type MongoServer } from '@emporium/harness';
+import { assertValidOpenApi, startMongo, type MongoServer, runNodeScript } from '@emporium/harness';
 import { createMetrics, type HttpApp } from '@emporium/platform';
 import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
@@ -107,19 +106,12 @@ describe('payments HTTP API', () => {
 
   it('a start with a bad environment exits 78 naming each variable', async () => {
     const main = new URL('./main.ts', import.meta.url).pathname;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', main], {
-      env: {
-        PATH: process.env.PATH,
-        PORT: 'x',
-        MONGO_URL: 'http://db',
-        PSP_DECLINE_RATE: '1.5',
-        PSP_LATENCY_MS: 'slow',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const { code, stderr } = await runNodeScript(main, {
+      PORT: 'x',
+      MONGO_URL: 'http://db',
+      PSP_DECLINE_RATE: '1.5',
+      PSP_LATENCY_MS: 'slow',
     });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
     assert.equal(code, 78);
     for (const variable of [
       'PORT',

@@ -1,0 +1,838 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { assertValidOpenApi, freePort, startRedis, type RedisServer } from '@emporium/harness';
+import { createMetrics, createRedisClient, type HttpApp, type Metrics } from '@emporium/platform';
+import type { Redis } from 'ioredis';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { pino } from 'pino';
+import request from 'supertest';
+import { buildApp } from './app.js';
+import { configSchema, DEV_ISSUER } from './config.js';
+import { createDevIssuer } from './dev-issuer/dev-issuer.js';
+import { createUpstreams } from './gateways/upstreams.gateway.js';
+import { rateLimitsRepository } from './repositories/rate-limits.repository.js';
+
+/** What the fake services saw: one entry per upstream call. */
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+const ISSUER = 'https://issuer.test/pool-1';
+const AUDIENCE = 'emporium-web';
+const logger = pino({ level: 'silent' });
+
+const product = (id: string, sku: string) => ({
+  id,
+  sku,
+  name: `Product ${id}`,
+  description: 'A product.',
+  priceMinor: 1200,
+  currency: 'EUR',
+  categories: ['mugs'],
+  images: [],
+  updatedAt: '2026-11-27T10:00:00.000Z',
+});
+
+const problem = (status: number, code: string) => ({
+  type: `urn:emporium:problem:${code.toLowerCase()}`,
+  title: 'Error',
+  status,
+  detail: code,
+  code,
+});
+
+/**
+ * The services behind the gateway, answering per the API contract over real HTTP. Each lives
+ * under its own prefix (`/catalog/products/...`), which the UPSTREAM_* base URLs carry.
+ */
+function fakeServices(seen: Seen[], jwks: () => unknown): Server {
+  return createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const body: unknown = raw ? JSON.parse(raw) : undefined;
+      seen.push({
+        method: req.method ?? '',
+        url: url.pathname + url.search,
+        headers: req.headers,
+        body,
+      });
+      const send = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
+        const type = status >= 400 ? 'application/problem+json' : 'application/json';
+        res.writeHead(
+          status,
+          payload === undefined ? headers : { 'content-type': type, ...headers },
+        );
+        res.end(payload === undefined ? undefined : JSON.stringify(payload));
+        return true;
+      };
+      const user = String(req.headers['x-user-id'] ?? '');
+      const route = `${req.method ?? ''} ${url.pathname}`;
+      const match = (re: RegExp) => re.exec(route);
+      let m: RegExpExecArray | null;
+      if (route === 'GET /jwks.json') return send(200, jwks());
+      if (route === 'GET /catalog/products') {
+        return send(200, { items: [product('p-1', 'MUG-1')], total: 1, limit: 20, offset: 0 });
+      }
+      if ((m = match(/^GET \/catalog\/products\/([^/]+)$/))) {
+        const skus: Record<string, string> = {
+          'p-1': 'MUG-1',
+          'p-nostock': 'NOSTOCK-1',
+          'p-down': 'DOWN-1',
+        };
+        const sku = skus[m[1] ?? ''];
+        return sku
+          ? send(200, product(m[1] ?? '', sku))
+          : send(404, problem(404, 'PRODUCT_NOT_FOUND'));
+      }
+      if (route === 'POST /catalog/products')
+        return send(201, product('p-new', 'NEW-1'), { location: '/products/p-new' });
+      if ((m = match(/^PUT \/catalog\/products\/([^/]+)$/))) {
+        return m[1] === 'p-1'
+          ? send(200, product('p-1', 'MUG-1'))
+          : send(404, problem(404, 'PRODUCT_NOT_FOUND'));
+      }
+      if (route === 'GET /inventory/stock/MUG-1')
+        return send(200, { sku: 'MUG-1', available: 7, reserved: 1, committed: 0 });
+      if (route === 'GET /inventory/stock/NOSTOCK-1')
+        return send(404, problem(404, 'STOCK_NOT_FOUND'));
+      if (route === 'GET /inventory/stock/DOWN-1')
+        return send(503, problem(503, 'UNAVAILABLE'), { 'retry-after': '5' });
+      if ((m = match(/^PUT \/inventory\/stock\/([^/]+)$/))) {
+        return send(200, {
+          sku: m[1],
+          available: (body as { available: number }).available,
+          reserved: 0,
+          committed: 0,
+        });
+      }
+      const cart = (userId: string) => ({
+        userId,
+        lines: [],
+        currency: 'EUR',
+        totalMinor: 0,
+        updatedAt: '2026-11-27T10:00:00.000Z',
+      });
+      if ((m = match(/^PUT \/cart\/carts\/([^/]+)\/lines\/([^/]+)$/))) {
+        return m[2] === 'UNKNOWN-1'
+          ? send(404, problem(404, 'UNKNOWN_SKU'))
+          : send(200, cart(m[1] ?? ''));
+      }
+      if ((m = match(/^(GET|DELETE) \/cart\/carts\/([^/]+)(\/lines\/[^/]+)?$/))) {
+        return m[1] === 'DELETE' && !m[3] ? send(204) : send(200, cart(m[2] ?? ''));
+      }
+      if (route === 'POST /orders/orders') {
+        const { userId } = body as { userId: string };
+        if (userId === 'bob') return send(409, problem(409, 'CART_EMPTY'));
+        return send(202, { orderId: 'o-1', status: 'PENDING' }, { location: '/orders/o-1' });
+      }
+      if (route === 'GET /orders/orders') return send(200, { items: [] });
+      if ((m = match(/^GET \/orders\/orders\/([^/]+)$/))) {
+        const order = {
+          orderId: 'o-1',
+          userId: 'alice',
+          status: 'SHIPPED',
+          lines: [],
+          totalMinor: 0,
+          currency: 'EUR',
+          createdAt: 'x',
+          updatedAt: 'x',
+          history: [],
+        };
+        return m[1] === 'o-1' && user === 'alice'
+          ? send(200, order)
+          : send(404, problem(404, 'ORDER_NOT_FOUND'));
+      }
+      if (route === 'GET /shipping/shipments/o-1')
+        return send(200, {
+          orderId: 'o-1',
+          trackingId: 'EMP1',
+          carrier: 'EMPORIUM-POST',
+          status: 'DISPATCHED',
+        });
+      if (route === 'GET /payments/payments/o-1')
+        return send(200, {
+          paymentId: 'pay-1',
+          orderId: 'o-1',
+          userId: 'alice',
+          amountMinor: 0,
+          currency: 'EUR',
+          status: 'AUTHORIZED',
+          createdAt: 'x',
+        });
+      if (route === 'GET /notifications/notifications') return send(200, { items: [] });
+      return send(404, problem(404, 'NOT_FOUND'));
+    });
+  });
+}
+
+describe('gateway HTTP API', () => {
+  let redisServer: RedisServer;
+  let redis: Redis;
+  let services: Server;
+  let base: string;
+  let http: HttpApp;
+  let metrics: Metrics;
+  let issuerKey: CryptoKey;
+  let otherKey: CryptoKey;
+  let jwk: Record<string, unknown> = {};
+  const seen: Seen[] = [];
+  /** Every 4xx status the tests below drew from the gateway. */
+  const exercised = new Set<number>();
+
+  const env = (extra: Record<string, string> = {}) => ({
+    REDIS_URL: redisServer.url,
+    UPSTREAM_CATALOG_URL: `${base}/catalog`,
+    UPSTREAM_CART_URL: `${base}/cart`,
+    UPSTREAM_INVENTORY_URL: `${base}/inventory`,
+    UPSTREAM_ORDERS_URL: `${base}/orders`,
+    UPSTREAM_NOTIFICATIONS_URL: `${base}/notifications`,
+    UPSTREAM_SHIPPING_URL: `${base}/shipping`,
+    UPSTREAM_PAYMENTS_URL: `${base}/payments`,
+    JWT_JWKS_URL: `${base}/jwks.json`,
+    JWT_ISSUER: ISSUER,
+    JWT_AUDIENCE: AUDIENCE,
+    RATE_LIMIT_USER_CAPACITY: '10000',
+    RATE_LIMIT_IP_CAPACITY: '10000',
+    ...extra,
+  });
+
+  const appFor = (
+    config: ReturnType<typeof configSchema.parse>,
+    limiter: Redis = redis,
+  ): HttpApp => {
+    const appMetrics = createMetrics({ service: 'gateway', runtimeMetrics: false });
+    return buildApp(config, {
+      upstreams: createUpstreams(config, appMetrics, logger),
+      rateLimits: rateLimitsRepository(limiter, {
+        userCapacity: config.RATE_LIMIT_USER_CAPACITY,
+        userRefillPerSecond: config.RATE_LIMIT_USER_REFILL_PER_SECOND,
+        ipCapacity: config.RATE_LIMIT_IP_CAPACITY,
+        ipRefillPerSecond: config.RATE_LIMIT_IP_REFILL_PER_SECOND,
+      }),
+      metrics: appMetrics,
+      logger,
+    });
+  };
+
+  const sign = (claims: JWTPayload, options: { key?: CryptoKey; expiresIn?: number } = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: now,
+      exp: now + (options.expiresIn ?? 300),
+      ...claims,
+    })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .sign(options.key ?? issuerKey);
+  };
+  const bearer = async (claims: JWTPayload) => `Bearer ${await sign(claims)}`;
+  const lastCall = (prefix: string) =>
+    [...seen].reverse().find((call) => call.url.startsWith(prefix));
+
+  const expectProblem = (response: request.Response, status: number, code?: string) => {
+    assert.equal(response.status, status, JSON.stringify(response.body));
+    assert.match(String(response.headers['content-type']), /application\/problem\+json/);
+    if (code) assert.equal((response.body as { code: string }).code, code);
+    if (status >= 400 && status < 500) exercised.add(status);
+  };
+
+  before(async () => {
+    redisServer = await startRedis();
+    redis = createRedisClient({ url: redisServer.url, logger });
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    issuerKey = pair.privateKey;
+    jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    ({ privateKey: otherKey } = await generateKeyPair('RS256'));
+    services = fakeServices(seen, () => ({ keys: [jwk] }));
+    await new Promise<void>((resolve) => services.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${String((services.address() as AddressInfo).port)}`;
+    const config = configSchema.parse(env());
+    metrics = createMetrics({ service: 'gateway', runtimeMetrics: false });
+    http = buildApp(config, {
+      upstreams: createUpstreams(config, metrics, logger),
+      rateLimits: rateLimitsRepository(redis, {
+        userCapacity: config.RATE_LIMIT_USER_CAPACITY,
+        userRefillPerSecond: config.RATE_LIMIT_USER_REFILL_PER_SECOND,
+        ipCapacity: config.RATE_LIMIT_IP_CAPACITY,
+        ipRefillPerSecond: config.RATE_LIMIT_IP_REFILL_PER_SECOND,
+      }),
+      metrics,
+      logger,
+    });
+  });
+  after(async () => {
+    redis.disconnect();
+    await new Promise((resolve) => services.close(resolve));
+    await redisServer.stop();
+  });
+
+  describe('authentication', () => {
+    it('401 with WWW-Authenticate: Bearer without a token', async () => {
+      const response = await request(http.app).get('/api/cart');
+      expectProblem(response, 401, 'TOKEN_REQUIRED');
+      assert.match(String(response.headers['www-authenticate']), /^Bearer /);
+      assert.match(
+        await metrics.text('gateway_requests_rejected_total'),
+        /reason="unauthenticated"/,
+      );
+    });
+
+    it('401 for a forged, an expired, a wrong-audience, a wrong-issuer and an HS256 token', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const tokens = [
+        await sign({ sub: 'alice' }, { key: otherKey }),
+        await sign({ sub: 'alice', iat: now - 600, exp: now - 60 }),
+        await sign({ sub: 'alice', aud: 'someone-else' }),
+        await sign({ sub: 'alice', iss: 'https://evil.test' }),
+        await sign({ sub: 'alice', aud: undefined, client_id: 'someone-else' }),
+        await new SignJWT({ sub: 'alice', iss: ISSUER, aud: AUDIENCE, exp: now + 300 })
+          .setProtectedHeader({ alg: 'HS256' })
+          .sign(new TextEncoder().encode('a-shared-secret-that-is-long-enough!')),
+        'not-a-jwt',
+      ];
+      for (const token of tokens) {
+        const response = await request(http.app)
+          .get('/api/cart')
+          .set('authorization', `Bearer ${token}`);
+        expectProblem(response, 401, 'INVALID_TOKEN');
+        assert.match(String(response.headers['www-authenticate']), /^Bearer .*invalid_token/);
+      }
+      const basic = await request(http.app).get('/api/cart').set('authorization', 'Basic YTpi');
+      expectProblem(basic, 401, 'INVALID_TOKEN');
+    });
+
+    it('accepts a Cognito access token: client_id instead of aud, roles from cognito:groups', async () => {
+      const token = await bearer({
+        sub: 'cog-user-1',
+        aud: undefined,
+        client_id: AUDIENCE,
+        token_use: 'access',
+        'cognito:groups': ['admin'],
+      });
+      const response = await request(http.app)
+        .put('/api/products/p-1')
+        .set('authorization', token)
+        .send({ name: 'Mug' });
+      assert.equal(response.status, 200);
+      const call = lastCall('/catalog/products/p-1');
+      assert.ok(call);
+      assert.equal(call.headers['x-user-id'], 'cog-user-1');
+      assert.equal(call.headers['x-user-roles'], 'admin');
+      assert.deepEqual(call.body, { name: 'Mug' });
+    });
+
+    it('strips x-user-id / x-user-roles sent by the client and forwards the verified ones', async () => {
+      const response = await request(http.app)
+        .get('/api/cart')
+        .set('authorization', await bearer({ sub: 'alice' }))
+        .set('x-user-id', 'mallory')
+        .set('x-user-roles', 'admin');
+      assert.equal(response.status, 200);
+      assert.equal((response.body as { userId: string }).userId, 'alice');
+      const call = lastCall('/cart/carts/');
+      assert.ok(call);
+      assert.equal(call.url, '/cart/carts/alice');
+      assert.equal(call.headers['x-user-id'], 'alice');
+      assert.equal(call.headers['x-user-roles'], '');
+
+      await request(http.app)
+        .get('/api/products')
+        .set('x-user-id', 'mallory')
+        .set('x-user-roles', 'admin')
+        .expect(200);
+      const browse = lastCall('/catalog/products');
+      assert.equal(browse?.headers['x-user-id'], undefined);
+      assert.equal(browse?.headers['x-user-roles'], undefined);
+    });
+
+    it('403 on admin routes for a user without the admin role, even claiming it in a header', async () => {
+      const token = await bearer({ sub: 'alice', roles: ['shopper'] });
+      const before = seen.length;
+      for (const call of [
+        request(http.app).post('/api/products').set('x-user-roles', 'admin').send({ name: 'x' }),
+        request(http.app).put('/api/products/p-1').send({ name: 'x' }),
+        request(http.app).put('/api/stock/MUG-1').send({ available: 3 }),
+      ]) {
+        expectProblem(await call.set('authorization', token), 403, 'ADMIN_REQUIRED');
+      }
+      assert.equal(seen.length, before, 'nothing reached the services');
+      assert.match(await metrics.text('gateway_requests_rejected_total'), /reason="forbidden"/);
+    });
+  });
+
+  describe('catalog browsing (anonymous)', () => {
+    it('lists products, passing the query through', async () => {
+      const response = await request(http.app).get(
+        '/api/products?category=mugs&q=blue&limit=5&offset=10&skus=MUG-1,MUG-2',
+      );
+      assert.equal(response.status, 200);
+      assert.equal((response.body as { total: number }).total, 1);
+      const call = lastCall('/catalog/products');
+      const query = new URL(call?.url ?? '', 'http://x').searchParams;
+      assert.deepEqual(Object.fromEntries(query), {
+        category: 'mugs',
+        q: 'blue',
+        limit: '5',
+        offset: '10',
+        skus: 'MUG-1,MUG-2',
+      });
+    });
+
+    it('400 with field paths for a bad query or id', async () => {
+      const query = await request(http.app).get('/api/products?limit=1000');
+      expectProblem(query, 400, 'VALIDATION_FAILED');
+      assert.equal((query.body as { errors: { path: string }[] }).errors[0]?.path, 'query.limit');
+      expectProblem(
+        await request(http.app).get('/api/products/bad%20id!'),
+        400,
+        'VALIDATION_FAILED',
+      );
+    });
+
+    it('one product, and the catalog’s 404 passed through', async () => {
+      const found = await request(http.app).get('/api/products/p-1');
+      assert.equal(found.status, 200);
+      assert.equal((found.body as { sku: string }).sku, 'MUG-1');
+      expectProblem(
+        await request(http.app).get('/api/products/p-missing'),
+        404,
+        'PRODUCT_NOT_FOUND',
+      );
+    });
+
+    it('the product page aggregates catalog and inventory, and degrades without inventory', async () => {
+      const page = await request(http.app).get('/api/products/p-1/page');
+      assert.equal(page.status, 200);
+      assert.deepEqual((page.body as { stock: unknown }).stock, { available: 7 });
+      assert.equal((page.body as { product: { id: string } }).product.id, 'p-1');
+      const noStock = await request(http.app).get('/api/products/p-nostock/page');
+      assert.deepEqual((noStock.body as { stock: unknown }).stock, { available: 0 });
+      const down = await request(http.app).get('/api/products/p-down/page');
+      assert.equal(down.status, 200);
+      assert.equal((down.body as { stock: unknown }).stock, null);
+      assert.match(
+        await metrics.text('gateway_product_pages_degraded_total'),
+        /gateway_product_pages_degraded_total\{[^}]*\} 1/,
+      );
+      expectProblem(
+        await request(http.app).get('/api/products/p-missing/page'),
+        404,
+        'PRODUCT_NOT_FOUND',
+      );
+    });
+  });
+
+  describe('signed-in routes', () => {
+    it('cart: put, remove, clear, and the bodies it refuses', async () => {
+      const token = await bearer({ sub: 'alice' });
+      const put = await request(http.app)
+        .put('/api/cart/lines/MUG-1')
+        .set('authorization', token)
+        .send({ quantity: 2 });
+      assert.equal(put.status, 200);
+      assert.deepEqual(lastCall('/cart/')?.body, { quantity: 2 });
+      assert.equal(lastCall('/cart/')?.url, '/cart/carts/alice/lines/MUG-1');
+      expectProblem(
+        await request(http.app)
+          .put('/api/cart/lines/UNKNOWN-1')
+          .set('authorization', token)
+          .send({ quantity: 1 }),
+        404,
+        'UNKNOWN_SKU',
+      );
+      const wrongType = await request(http.app)
+        .put('/api/cart/lines/MUG-1')
+        .set('authorization', token)
+        .send({ quantity: 'two' });
+      expectProblem(wrongType, 400, 'VALIDATION_FAILED');
+      assert.equal(
+        (wrongType.body as { errors: { path: string }[] }).errors[0]?.path,
+        'body.quantity',
+      );
+      expectProblem(
+        await request(http.app)
+          .put('/api/cart/lines/MUG-1')
+          .set('authorization', token)
+          .set('content-type', 'application/json')
+          .send('{"quantity":'),
+        400,
+        'MALFORMED_REQUEST',
+      );
+      expectProblem(
+        await request(http.app)
+          .put('/api/cart/lines/MUG-1')
+          .set('authorization', token)
+          .set('content-type', 'text/plain')
+          .send('quantity=1'),
+        415,
+      );
+      expectProblem(
+        await request(http.app)
+          .put('/api/cart/lines/MUG-1')
+          .set('authorization', token)
+          .send({ quantity: 1, pad: 'x'.repeat(200_000) }),
+        413,
+      );
+      assert.equal(
+        (await request(http.app).delete('/api/cart/lines/MUG-1').set('authorization', token))
+          .status,
+        200,
+      );
+      assert.equal(
+        (await request(http.app).delete('/api/cart').set('authorization', token)).status,
+        204,
+      );
+    });
+
+    it('orders: place (202 + public Location), list, read, and 409/404 passed through', async () => {
+      const alice = await bearer({ sub: 'alice' });
+      const placed = await request(http.app).post('/api/orders').set('authorization', alice);
+      assert.equal(placed.status, 202);
+      assert.equal(placed.headers.location, '/api/orders/o-1');
+      assert.deepEqual(lastCall('/orders/orders')?.body, { userId: 'alice' });
+      expectProblem(
+        await request(http.app)
+          .post('/api/orders')
+          .set('authorization', await bearer({ sub: 'bob' })),
+        409,
+        'CART_EMPTY',
+      );
+      assert.equal(
+        (await request(http.app).get('/api/orders').set('authorization', alice)).status,
+        200,
+      );
+      assert.equal(lastCall('/orders/orders')?.url, '/orders/orders?userId=alice');
+      assert.equal(
+        (await request(http.app).get('/api/orders/o-1').set('authorization', alice)).status,
+        200,
+      );
+      expectProblem(
+        await request(http.app)
+          .get('/api/orders/o-1')
+          .set('authorization', await bearer({ sub: 'bob' })),
+        404,
+        'ORDER_NOT_FOUND',
+      );
+    });
+
+    it("shipment and payment only of the caller's own order; notifications of the caller", async () => {
+      const alice = await bearer({ sub: 'alice' });
+      const shipment = await request(http.app)
+        .get('/api/orders/o-1/shipment')
+        .set('authorization', alice);
+      assert.equal(shipment.status, 200);
+      assert.equal((shipment.body as { trackingId: string }).trackingId, 'EMP1');
+      const payment = await request(http.app)
+        .get('/api/orders/o-1/payment')
+        .set('authorization', alice);
+      assert.equal((payment.body as { status: string }).status, 'AUTHORIZED');
+      const before = seen.filter((call) => call.url.startsWith('/shipping')).length;
+      const bob = await bearer({ sub: 'bob' });
+      expectProblem(
+        await request(http.app).get('/api/orders/o-1/shipment').set('authorization', bob),
+        404,
+        'ORDER_NOT_FOUND',
+      );
+      assert.equal(seen.filter((call) => call.url.startsWith('/shipping')).length, before);
+      const notes = await request(http.app).get('/api/notifications').set('authorization', alice);
+      assert.equal(notes.status, 200);
+      assert.equal(lastCall('/notifications')?.url, '/notifications/notifications?userId=alice');
+    });
+
+    it('admin: stock and product writes reach inventory and catalog with the identity', async () => {
+      const admin = await bearer({ sub: 'ops-1', roles: ['admin'] });
+      const stock = await request(http.app)
+        .put('/api/stock/MUG-1')
+        .set('authorization', admin)
+        .send({ available: 12 });
+      assert.equal(stock.status, 200);
+      assert.equal(lastCall('/inventory/stock')?.headers['x-user-roles'], 'admin');
+      const created = await request(http.app)
+        .post('/api/products')
+        .set('authorization', admin)
+        .send({ sku: 'NEW-1' });
+      assert.equal(created.status, 201);
+      assert.equal(created.headers.location, '/api/products/p-new');
+      expectProblem(
+        await request(http.app).put('/api/products/p-none').set('authorization', admin).send({}),
+        404,
+      );
+    });
+  });
+
+  describe('rate limits', () => {
+    it('429 with Retry-After once a user’s bucket is empty, then per client IP', async () => {
+      const limited = appFor(
+        configSchema.parse(
+          env({
+            RATE_LIMIT_USER_CAPACITY: '3',
+            RATE_LIMIT_USER_REFILL_PER_SECOND: '0.01',
+            RATE_LIMIT_IP_CAPACITY: '5',
+            RATE_LIMIT_IP_REFILL_PER_SECOND: '0.01',
+            TRUST_PROXY: '1',
+          }),
+        ),
+      );
+      const token = await bearer({ sub: `rl-${String(Date.now())}` });
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const response = await request(limited.app)
+          .get('/api/cart')
+          .set('authorization', token)
+          .set('x-forwarded-for', '198.51.100.1');
+        statuses.push(response.status);
+        if (response.status === 429) {
+          expectProblem(response, 429, 'RATE_LIMITED');
+          assert.ok(Number(response.headers['retry-after']) >= 1);
+        }
+      }
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+
+      const anonymous: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        anonymous.push(
+          (await request(limited.app).get('/api/products').set('x-forwarded-for', '203.0.113.9'))
+            .status,
+        );
+      }
+      assert.deepEqual(anonymous, [200, 200, 200, 200, 200, 429]);
+      // Another client is not affected.
+      assert.equal(
+        (await request(limited.app).get('/api/products').set('x-forwarded-for', '203.0.113.10'))
+          .status,
+        200,
+      );
+    });
+
+    it('fails open when Redis is down, counting it', async () => {
+      const deadRedis = createRedisClient({
+        url: `redis://127.0.0.1:${String(await freePort())}`,
+        logger,
+      });
+      try {
+        const config = configSchema.parse(env());
+        const appMetrics = createMetrics({ service: 'gateway', runtimeMetrics: false });
+        const open = buildApp(config, {
+          upstreams: createUpstreams(config, appMetrics, logger),
+          rateLimits: rateLimitsRepository(deadRedis, {
+            userCapacity: 1,
+            userRefillPerSecond: 1,
+            ipCapacity: 1,
+            ipRefillPerSecond: 1,
+          }),
+          metrics: appMetrics,
+          logger,
+        });
+        const token = await bearer({ sub: 'alice' });
+        for (let i = 0; i < 3; i++) {
+          assert.equal(
+            (await request(open.app).get('/api/cart').set('authorization', token)).status,
+            200,
+          );
+        }
+        assert.match(
+          await appMetrics.text('gateway_rate_limit_errors_total'),
+          /scope="ip"[^}]*\} 3/,
+        );
+        assert.match(
+          await appMetrics.text('gateway_rate_limit_errors_total'),
+          /scope="user"[^}]*\} 3/,
+        );
+      } finally {
+        deadRedis.disconnect();
+      }
+    });
+  });
+
+  describe('dev issuer', () => {
+    let devApp: HttpApp;
+    let server: Server;
+
+    before(async () => {
+      const port = await freePort();
+      const config = configSchema.parse({
+        ...env({ DEV_ISSUER_ENABLED: 'true', PORT: String(port) }),
+        JWT_JWKS_URL: undefined,
+        JWT_ISSUER: undefined,
+        JWT_AUDIENCE: undefined,
+      });
+      assert.equal(
+        config.JWT_JWKS_URL,
+        `http://127.0.0.1:${String(port)}/dev/.well-known/jwks.json`,
+      );
+      const appMetrics = createMetrics({ service: 'gateway', runtimeMetrics: false });
+      devApp = buildApp(config, {
+        upstreams: createUpstreams(config, appMetrics, logger),
+        rateLimits: rateLimitsRepository(redis, {
+          userCapacity: 1000,
+          userRefillPerSecond: 100,
+          ipCapacity: 1000,
+          ipRefillPerSecond: 100,
+        }),
+        metrics: appMetrics,
+        logger,
+        devIssuer: await createDevIssuer(DEV_ISSUER),
+      });
+      server = createServer(devApp.app);
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    });
+    after(async () => {
+      await new Promise((resolve) => server.close(resolve));
+    });
+
+    it('mints tokens its own JWKS verifies; admin gets the admin role', async () => {
+      const jwks = await request(devApp.app).get('/dev/.well-known/jwks.json');
+      assert.equal((jwks.body as { keys: { kty: string }[] }).keys[0]?.kty, 'RSA');
+      const mint = async (user: string) =>
+        `Bearer ${((await request(devApp.app).post('/dev/token').send({ user })).body as { access_token: string }).access_token}`;
+      const admin = await mint('admin');
+      assert.equal(
+        (
+          await request(devApp.app)
+            .put('/api/stock/MUG-1')
+            .set('authorization', admin)
+            .send({ available: 1 })
+        ).status,
+        200,
+      );
+      const alice = await mint('alice');
+      assert.equal(
+        (await request(devApp.app).get('/api/cart').set('authorization', alice)).status,
+        200,
+      );
+      assert.equal(lastCall('/cart/carts/')?.url, '/cart/carts/alice');
+      expectProblem(
+        await request(devApp.app)
+          .put('/api/stock/MUG-1')
+          .set('authorization', alice)
+          .send({ available: 1 }),
+        403,
+      );
+      expectProblem(
+        await request(devApp.app).post('/dev/token').send({ user: 'mallory' }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      // The main app trusts another issuer: a dev token means nothing there.
+      expectProblem(await request(http.app).get('/api/cart').set('authorization', alice), 401);
+    });
+
+    it('serves a valid OpenAPI 3.1 document whose 4xx responses are the ones exercised above', async () => {
+      const response = await request(devApp.app).get('/openapi.json');
+      assert.equal(response.status, 200);
+      await assertValidOpenApi(response.body);
+      const paths = (
+        response.body as {
+          paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+        }
+      ).paths;
+      const documented = new Set<number>();
+      for (const operations of Object.values(paths)) {
+        for (const operation of Object.values(operations)) {
+          for (const status of Object.keys(operation.responses)) {
+            if (status.startsWith('4')) documented.add(Number(status));
+          }
+        }
+      }
+      assert.deepEqual([...documented].sort(), [...exercised].sort());
+      assert.ok(paths['/api/products/{id}/page']);
+      assert.ok(paths['/dev/token']);
+    });
+  });
+
+  describe('process', () => {
+    it('a start with a bad environment exits 78 naming each variable', async () => {
+      const main = new URL('./main.ts', import.meta.url).pathname;
+      const run = async (environment: Record<string, string>) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', '--conditions=development', main],
+          {
+            env: { PATH: process.env.PATH, ...environment },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        );
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        const code = await new Promise((resolve) => child.once('exit', resolve));
+        return { code, stderr };
+      };
+      const [bad, noJwt] = await Promise.all([
+        run({
+          PORT: 'x',
+          REDIS_URL: 'http://r',
+          UPSTREAM_CATALOG_URL: 'nope',
+          JWT_ALGORITHMS: 'none',
+        }),
+        run(Object.fromEntries(Object.entries(env()).filter(([key]) => !key.startsWith('JWT_')))),
+      ]);
+      assert.equal(bad.code, 78);
+      for (const variable of [
+        'PORT',
+        'REDIS_URL',
+        'UPSTREAM_CATALOG_URL',
+        'UPSTREAM_CART_URL',
+        'JWT_ALGORITHMS',
+      ]) {
+        assert.match(bad.stderr, new RegExp(`^ {2}${variable}`, 'm'));
+      }
+      assert.equal(noJwt.code, 78);
+      for (const variable of ['JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE']) {
+        assert.match(
+          noJwt.stderr,
+          new RegExp(`^ {2}${variable}: required unless DEV_ISSUER_ENABLED`, 'm'),
+        );
+      }
+    });
+
+    it('starts with the dev issuer, logs one listening line, and exits 0 on SIGTERM', async () => {
+      const main = new URL('./main.ts', import.meta.url).pathname;
+      const port = await freePort();
+      const environment = Object.fromEntries(
+        Object.entries(env()).filter(([key]) => !key.startsWith('JWT_')),
+      );
+      const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', main], {
+        env: {
+          PATH: process.env.PATH,
+          ...environment,
+          PORT: String(port),
+          DEV_ISSUER_ENABLED: 'true',
+          LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      const listening = new Promise<void>((resolve) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          if (stdout.includes('gateway listening')) resolve();
+        });
+      });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      await Promise.race([listening, exited]);
+      const token = await fetch(`http://127.0.0.1:${String(port)}/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'bob' }),
+      }).then((r) => r.json() as Promise<{ access_token: string }>);
+      const cart = await fetch(`http://127.0.0.1:${String(port)}/api/cart`, {
+        headers: { authorization: `Bearer ${token.access_token}` },
+      });
+      assert.equal(cart.status, 200);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.equal(
+        stdout.split('\n').filter((line) => line.includes('gateway listening')).length,
+        1,
+      );
+    });
+  });
+});

@@ -1,0 +1,91 @@
+import {
+  baseConfigSchema,
+  envVar,
+  loadConfigOrExit,
+  redisConfigShape,
+  type Environment,
+} from '@emporium/platform';
+import { z } from 'zod';
+
+/** The JWS algorithms a token may be signed with (asymmetric only: the gateway holds no secret). */
+const JWT_ALGORITHM = z.enum([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+]);
+
+/** Every variable the gateway reads, before the dev-issuer defaults are filled in. */
+const rawConfigSchema = baseConfigSchema.extend({
+  ...redisConfigShape,
+  UPSTREAM_CATALOG_URL: envVar.url(),
+  UPSTREAM_CART_URL: envVar.url(),
+  UPSTREAM_INVENTORY_URL: envVar.url(),
+  UPSTREAM_ORDERS_URL: envVar.url(),
+  UPSTREAM_NOTIFICATIONS_URL: envVar.url(),
+  UPSTREAM_SHIPPING_URL: envVar.url(),
+  UPSTREAM_PAYMENTS_URL: envVar.url(),
+  /** Per-attempt timeout of upstream calls, in ms. */
+  UPSTREAM_TIMEOUT_MS: envVar.int(50, 60_000).default(3000),
+  /** The issuer's JWKS, e.g. Cognito's `https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json`. */
+  JWT_JWKS_URL: envVar.url().optional(),
+  /** The `iss` every token must carry (Cognito: `https://cognito-idp.<region>.amazonaws.com/<pool>`). */
+  JWT_ISSUER: z.string().min(1).optional(),
+  /** The `aud` (ID tokens, most issuers) or Cognito `client_id` (access tokens) a token must carry. */
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Comma-separated allow-list of signature algorithms. */
+  JWT_ALGORITHMS: envVar
+    .list()
+    .pipe(z.array(JWT_ALGORITHM, { error: `expected ${JWT_ALGORITHM.options.join(', ')}` }))
+    .default(['RS256']),
+  /** Serves a local issuer under /dev (JWKS + demo tokens); never in a shared environment. */
+  DEV_ISSUER_ENABLED: envVar.bool().default(false),
+  RATE_LIMIT_USER_CAPACITY: envVar.int(1, 1_000_000).default(60),
+  RATE_LIMIT_USER_REFILL_PER_SECOND: envVar.number(0.001, 1_000_000).default(20),
+  RATE_LIMIT_IP_CAPACITY: envVar.int(1, 1_000_000).default(120),
+  RATE_LIMIT_IP_REFILL_PER_SECOND: envVar.number(0.001, 1_000_000).default(40),
+  /** Proxy hops in front of the gateway (ALB, Envoy) whose X-Forwarded-For is trusted for the client IP. */
+  TRUST_PROXY: envVar.int(0, 10).default(0),
+});
+
+/** The issuer and audience of the local dev issuer. */
+export const DEV_ISSUER = { issuer: 'emporium-dev-issuer', audience: 'emporium' } as const;
+
+/**
+ * The gateway's variables. The JWT_* trio is required unless the dev issuer is on; then each
+ * defaults to the dev issuer's (its JWKS served by this very process on PORT).
+ */
+export const configSchema = rawConfigSchema
+  .superRefine((env, ctx) => {
+    if (env.DEV_ISSUER_ENABLED) return;
+    for (const name of ['JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE'] as const) {
+      if (env[name] === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'required unless DEV_ISSUER_ENABLED=true',
+        });
+      }
+    }
+  })
+  .transform((env) => ({
+    ...env,
+    JWT_JWKS_URL:
+      env.JWT_JWKS_URL ?? `http://127.0.0.1:${String(env.PORT)}/dev/.well-known/jwks.json`,
+    JWT_ISSUER: env.JWT_ISSUER ?? DEV_ISSUER.issuer,
+    JWT_AUDIENCE: env.JWT_AUDIENCE ?? DEV_ISSUER.audience,
+  }));
+
+/** The gateway's parsed, frozen configuration. */
+export type Config = z.output<typeof configSchema>;
+
+/** Parses the environment once; a bad one exits listing every offending variable. */
+export function loadGatewayConfig(env: Environment): Readonly<Config> {
+  return loadConfigOrExit('gateway', configSchema, env);
+}

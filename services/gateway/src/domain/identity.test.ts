@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { accessFor } from './access.js';
+import { hasAudience, identityOf, isAdmin, rolesOf } from './identity.js';
+
+describe('identity', () => {
+  it('accepts the audience from aud (string or array) or, without aud, from client_id', () => {
+    assert.equal(hasAudience({ aud: 'emporium' }, 'emporium'), true);
+    assert.equal(hasAudience({ aud: ['x', 'emporium'] }, 'emporium'), true);
+    assert.equal(hasAudience({ client_id: 'emporium' }, 'emporium'), true);
+    assert.equal(hasAudience({ aud: 'other', client_id: 'emporium' }, 'emporium'), false);
+    assert.equal(hasAudience({ client_id: 'other' }, 'emporium'), false);
+    assert.equal(hasAudience({}, 'emporium'), false);
+  });
+
+  it('maps roles from cognito:groups and roles, keeping only header-safe names', () => {
+    assert.deepEqual(rolesOf({ 'cognito:groups': ['admin', 'staff'] }), ['admin', 'staff']);
+    assert.deepEqual(rolesOf({ roles: 'admin, staff' }), ['admin', 'staff']);
+    assert.deepEqual(rolesOf({ roles: ['admin', 'a,b', 'x\ny', 3], 'cognito:groups': ['admin'] }), [
+      'admin',
+    ]);
+    assert.deepEqual(rolesOf({}), []);
+  });
+
+  it('needs a header-safe subject', () => {
+    assert.deepEqual(identityOf({ sub: 'alice', roles: ['admin'] }), {
+      userId: 'alice',
+      roles: ['admin'],
+    });
+    assert.equal(identityOf({ sub: 'a\r\nx-user-roles: admin' }), null);
+    assert.equal(identityOf({}), null);
+    assert.equal(isAdmin({ userId: 'a', roles: ['admin'] }), true);
+    assert.equal(isAdmin({ userId: 'a', roles: [] }), false);
+  });
+});
+
+describe('access policy', () => {
+  it('lets anyone browse the catalog and nothing else', () => {
+    assert.equal(accessFor('GET', '/api/products'), 'anonymous');
+    assert.equal(accessFor('GET', '/api/products/p-1'), 'anonymous');
+    assert.equal(accessFor('GET', '/api/products/p-1/page'), 'anonymous');
+    assert.equal(accessFor('GET', '/api/products/p-1/'), 'anonymous');
+    assert.equal(accessFor('GET', '/api/cart'), 'user');
+    assert.equal(accessFor('POST', '/api/orders'), 'user');
+    assert.equal(accessFor('GET', '/api/unknown'), 'user');
+    assert.equal(accessFor('DELETE', '/api/products/p-1'), 'user');
+  });
+
+  it('keeps catalog and stock writes for admins', () => {
+    assert.equal(accessFor('POST', '/api/products'), 'admin');
+    assert.equal(accessFor('PUT', '/api/products/p-1'), 'admin');
+    assert.equal(accessFor('put', '/api/stock/MUG-1'), 'admin');
+  });
+});

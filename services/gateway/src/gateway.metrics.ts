@@ -1,0 +1,31 @@
+import type { Metrics } from '@emporium/platform';
+
+/** Why the gateway turned a request away. */
+export type RejectionReason = 'unauthenticated' | 'forbidden' | 'rate_limited';
+
+/** The gateway's own counters (labels bounded: fixed reasons and scopes, never ids or IPs). */
+export interface GatewayMetrics {
+  rejected: { inc(labels: { reason: RejectionReason }): void };
+  rateLimitErrors: { inc(labels: { scope: 'user' | 'ip' }): void };
+  productPagesDegraded: { inc(): void };
+}
+
+/** Registers the gateway's counters on the service's metrics registry. */
+export function gatewayMetrics(metrics: Metrics): GatewayMetrics {
+  return {
+    rejected: metrics.counter({
+      name: 'gateway_requests_rejected_total',
+      help: 'Requests refused at the edge, by reason: unauthenticated, forbidden, rate_limited.',
+      labelNames: ['reason'],
+    }),
+    rateLimitErrors: metrics.counter({
+      name: 'gateway_rate_limit_errors_total',
+      help: 'Rate-limit checks that failed (Redis down) and let the request through, by scope.',
+      labelNames: ['scope'],
+    }),
+    productPagesDegraded: metrics.counter({
+      name: 'gateway_product_pages_degraded_total',
+      help: 'Product pages served without stock because inventory was unavailable.',
+    }),
+  };
+}

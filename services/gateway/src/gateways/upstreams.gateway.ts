@@ -1,0 +1,45 @@
+import {
+  createUpstreamClient,
+  type Logger,
+  type Metrics,
+  type UpstreamClient,
+} from '@emporium/platform';
+import type { Config } from '../config.js';
+
+/** The services behind the gateway, each reached through its UPSTREAM_<NAME>_URL. */
+export interface Upstreams {
+  catalog: UpstreamClient;
+  cart: UpstreamClient;
+  inventory: UpstreamClient;
+  orders: UpstreamClient;
+  notifications: UpstreamClient;
+  shipping: UpstreamClient;
+  payments: UpstreamClient;
+}
+
+/** Creates one upstream client per service (timeouts, bounded retries of idempotent calls). */
+export function createUpstreams(
+  config: Readonly<Config>,
+  metrics: Metrics,
+  logger: Logger,
+): Upstreams {
+  const client = (name: string, baseUrl: string): UpstreamClient =>
+    createUpstreamClient({ name, baseUrl, timeoutMs: config.UPSTREAM_TIMEOUT_MS, metrics, logger });
+  return {
+    catalog: client('catalog', config.UPSTREAM_CATALOG_URL),
+    cart: client('cart', config.UPSTREAM_CART_URL),
+    inventory: client('inventory', config.UPSTREAM_INVENTORY_URL),
+    orders: client('orders', config.UPSTREAM_ORDERS_URL),
+    notifications: client('notifications', config.UPSTREAM_NOTIFICATIONS_URL),
+    shipping: client('shipping', config.UPSTREAM_SHIPPING_URL),
+    payments: client('payments', config.UPSTREAM_PAYMENTS_URL),
+  };
+}
+
+/** The identity headers a call carries: only the ones the gateway derived from a verified token. */
+export function identityHeaders(
+  identity: { userId: string; roles: string[] } | undefined,
+): Record<string, string> {
+  if (!identity) return {};
+  return { 'x-user-id': identity.userId, 'x-user-roles': identity.roles.join(',') };
+}

@@ -1,0 +1,99 @@
+import { Sku } from '@emporium/contracts';
+import type { Routes } from '@emporium/platform';
+import { z } from 'zod';
+import { identityHeaders, type Upstreams } from '../gateways/upstreams.gateway.js';
+import { requireCaller } from './edge.middleware.js';
+import { sendUpstream } from './forward.js';
+import { CartSchema } from './schemas.js';
+
+const SIGNED_IN =
+  'Needs a bearer token (401 without a valid one); the cart is the token subject’s.';
+
+/** The caller's cart: cart's `/carts/<sub>` with the subject taken from the token only. */
+export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
+  const cartPath = (userId: string): string => `/carts/${encodeURIComponent(userId)}`;
+
+  routes.get(
+    '/api/cart',
+    {
+      summary: 'The caller’s cart',
+      description: SIGNED_IN,
+      responses: { 200: CartSchema, 401: 'problem', 429: 'problem' },
+    },
+    async (req, res) => {
+      const caller = requireCaller(req);
+      sendUpstream(
+        res,
+        await upstreams.cart.request({
+          method: 'GET',
+          path: cartPath(caller.userId),
+          headers: identityHeaders(caller),
+        }),
+      );
+    },
+  );
+
+  routes.put(
+    '/api/cart/lines/:sku',
+    {
+      summary: 'Put a product in the cart with this quantity',
+      description: `${SIGNED_IN} 404 UNKNOWN_SKU when the catalog does not know the sku.`,
+      params: z.object({ sku: Sku }),
+      body: z.object({ quantity: z.int().min(1).max(99) }),
+      responses: { 200: CartSchema, 401: 'problem', 404: 'problem', 429: 'problem' },
+    },
+    async (req, res) => {
+      const caller = requireCaller(req);
+      sendUpstream(
+        res,
+        await upstreams.cart.request({
+          method: 'PUT',
+          path: `${cartPath(caller.userId)}/lines/${encodeURIComponent(req.params.sku)}`,
+          body: { quantity: req.body.quantity },
+          headers: identityHeaders(caller),
+        }),
+      );
+    },
+  );
+
+  routes.delete(
+    '/api/cart/lines/:sku',
+    {
+      summary: 'Take a product out of the cart',
+      description: SIGNED_IN,
+      params: z.object({ sku: Sku }),
+      responses: { 200: CartSchema, 401: 'problem', 429: 'problem' },
+    },
+    async (req, res) => {
+      const caller = requireCaller(req);
+      sendUpstream(
+        res,
+        await upstreams.cart.request({
+          method: 'DELETE',
+          path: `${cartPath(caller.userId)}/lines/${encodeURIComponent(req.params.sku)}`,
+          headers: identityHeaders(caller),
+        }),
+      );
+    },
+  );
+
+  routes.delete(
+    '/api/cart',
+    {
+      summary: 'Empty the cart',
+      description: SIGNED_IN,
+      responses: { 204: 'empty', 401: 'problem', 429: 'problem' },
+    },
+    async (req, res) => {
+      const caller = requireCaller(req);
+      sendUpstream(
+        res,
+        await upstreams.cart.request({
+          method: 'DELETE',
+          path: cartPath(caller.userId),
+          headers: identityHeaders(caller),
+        }),
+      );
+    },
+  );
+}

@@ -1,0 +1,42 @@
+import type { Routes } from '@emporium/platform';
+import { z } from 'zod';
+import { DEV_USERS, type DevIssuer } from '../dev-issuer/dev-issuer.js';
+
+/** `/dev/*`: the local issuer's JWKS and demo tokens; registered only with DEV_ISSUER_ENABLED. */
+export function devIssuerRoutes(routes: Routes, issuer: DevIssuer): void {
+  routes.get(
+    '/dev/.well-known/jwks.json',
+    {
+      summary: 'The dev issuer’s public keys (local development only)',
+      responses: {
+        200: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }).meta({ id: 'Jwks' }),
+        429: 'problem',
+      },
+    },
+    (_req, res) => {
+      res.json(issuer.jwks());
+    },
+  );
+
+  routes.post(
+    '/dev/token',
+    {
+      summary: 'A token for a demo user (local development only)',
+      description: '`admin` gets the admin role; `alice` and `bob` are shoppers.',
+      body: z.object({ user: z.enum(DEV_USERS) }),
+      responses: {
+        200: z
+          .object({
+            access_token: z.string(),
+            token_type: z.literal('Bearer'),
+            expires_in: z.int(),
+          })
+          .meta({ id: 'DevToken' }),
+        429: 'problem',
+      },
+    },
+    async (req, res) => {
+      res.json(await issuer.mint(req.body.user));
+    },
+  );
+}

@@ -1,0 +1,125 @@
+import { AppError, errors, type Logger } from '@emporium/platform';
+import type { Request, RequestHandler } from 'express';
+import type { JwtVerifier } from '../auth/jwt-verifier.js';
+import { accessFor } from '../domain/access.js';
+import { isAdmin, type Identity } from '../domain/identity.js';
+import { adminRequired, tokenRequired } from '../errors.js';
+import type { GatewayMetrics } from '../gateway.metrics.js';
+import type { RateLimitsRepository } from '../repositories/rate-limits.repository.js';
+
+/** The verified identity of each request, kept off `res.locals` so it stays typed. */
+const identities = new WeakMap<object, Identity>();
+
+/** The verified caller of a request, if it presented a valid token. */
+export function callerOf(req: object): Identity | undefined {
+  return identities.get(req);
+}
+
+/** The verified caller of a route the edge already required a token for. */
+export function requireCaller(req: object): Identity {
+  const identity = identities.get(req);
+  // Unreachable behind `authenticate`; kept so a route registered outside /api fails closed.
+  if (!identity) throw tokenRequired();
+  return identity;
+}
+
+function isApi(req: Request): boolean {
+  return req.path === '/api' || req.path.startsWith('/api/');
+}
+
+function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+([A-Za-z0-9\-_.]+)\s*$/i.exec(header);
+  // A malformed Authorization header is a bad token, not an absent one.
+  return match?.[1] ?? '';
+}
+
+/** Options of {@link edgeMiddleware}. */
+export interface EdgeOptions {
+  verifier: JwtVerifier;
+  rateLimits: RateLimitsRepository;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+/**
+ * The edge, in order: the per-IP limit (before any token work, so a flood of forged tokens
+ * costs no signature checks), then authentication and authorisation of `/api/*`, then the
+ * per-user limit.
+ */
+export function edgeMiddleware(options: EdgeOptions): RequestHandler[] {
+  const { verifier, rateLimits, metrics, logger } = options;
+
+  /**
+   * Redis down → let the request through. The limits protect the services from abuse; an
+   * outage of the limiter's store must not become an outage of the whole store front, and the
+   * services have their own timeouts and the mesh its circuit breakers. Counted, and logged.
+   */
+  const limit = async (
+    scope: 'user' | 'ip',
+    take: () => ReturnType<RateLimitsRepository['takeForIp']>,
+  ): Promise<void> => {
+    let decision;
+    try {
+      decision = await take();
+    } catch (error) {
+      metrics.rateLimitErrors.inc({ scope });
+      logger.warn({ err: error, scope }, 'rate limiter unavailable; failing open');
+      return;
+    }
+    if (!decision.allowed) {
+      metrics.rejected.inc({ reason: 'rate_limited' });
+      throw errors.rateLimited(decision.retryAfterSeconds);
+    }
+  };
+
+  const ipLimit: RequestHandler = async (req, _res, next) => {
+    await limit('ip', () => rateLimits.takeForIp(req.ip ?? req.socket.remoteAddress ?? 'unknown'));
+    next();
+  };
+
+  const authenticate: RequestHandler = async (req, _res, next) => {
+    // Identity headers only ever come from the gateway: whatever the client sent is dropped.
+    delete req.headers['x-user-id'];
+    delete req.headers['x-user-roles'];
+    if (!isApi(req)) {
+      next();
+      return;
+    }
+    const access = accessFor(req.method, req.path);
+    const token = bearerToken(req);
+    if (token === undefined) {
+      if (access === 'anonymous') {
+        next();
+        return;
+      }
+      metrics.rejected.inc({ reason: 'unauthenticated' });
+      throw tokenRequired();
+    }
+    let identity: Identity;
+    try {
+      identity = await verifier.verify(token);
+    } catch (error) {
+      if (error instanceof AppError && error.status === 401) {
+        metrics.rejected.inc({ reason: 'unauthenticated' });
+        req.log.info({ reason: String(error.cause) }, 'token refused');
+      }
+      throw error;
+    }
+    if (access === 'admin' && !isAdmin(identity)) {
+      metrics.rejected.inc({ reason: 'forbidden' });
+      throw adminRequired();
+    }
+    identities.set(req, identity);
+    next();
+  };
+
+  const userLimit: RequestHandler = async (req, _res, next) => {
+    const identity = identities.get(req);
+    if (identity) await limit('user', () => rateLimits.takeForUser(identity.userId));
+    next();
+  };
+
+  return [ipLimit, authenticate, userLimit];
+}

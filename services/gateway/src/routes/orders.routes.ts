@@ -1,0 +1,167 @@
+import { Id } from '@emporium/contracts';
+import type { Routes } from '@emporium/platform';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import type { Identity } from '../domain/identity.js';
+import { identityHeaders, type Upstreams } from '../gateways/upstreams.gateway.js';
+import { requireCaller } from './edge.middleware.js';
+import { sendUpstream } from './forward.js';
+import {
+  NotificationListSchema,
+  OrderAcceptedSchema,
+  OrderListSchema,
+  OrderSchema,
+  PaymentSchema,
+  ShipmentSchema,
+} from './schemas.js';
+
+const SIGNED_IN = 'Needs a bearer token (401 without a valid one).';
+const OWN_ORDER = `${SIGNED_IN} 404 for an order that is not the caller's.`;
+
+/** The caller's orders, their shipments and payments, and the caller's notifications. */
+export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
+  /**
+   * Whether the order is the caller's: orders answers 404 for another user's order when
+   * x-user-id is set. Shipping and payments do not know owners, so their answers are only
+   * shown after this check; otherwise the orders answer (404) goes back as it is.
+   */
+  const ownOrder = async (req: Request, res: Response, caller: Identity): Promise<boolean> => {
+    const id = (req.params as { id: string }).id;
+    const order = await upstreams.orders.request({
+      method: 'GET',
+      path: `/orders/${encodeURIComponent(id)}`,
+      headers: identityHeaders(caller),
+    });
+    if (!order.ok) sendUpstream(res, order);
+    return order.ok;
+  };
+
+  routes.post(
+    '/api/orders',
+    {
+      summary: 'Place an order from the caller’s cart',
+      description: `${SIGNED_IN} Payment and shipping follow asynchronously; poll the Location.`,
+      responses: { 202: OrderAcceptedSchema, 401: 'problem', 409: 'problem', 429: 'problem' },
+    },
+    async (req, res) => {
+      const caller = requireCaller(req);
+      const upstream = await upstreams.orders.request({
+        method: 'POST',
+        path: '/orders',
+        body: { userId: caller.userId },
+        headers: identityHeaders(caller),
+      });
+      const location = upstream.ok
+        ? `/api/orders/${encodeURIComponent(OrderAcceptedSchema.parse(upstream.body).orderId)}`
+        : undefined;
+      sendUpstream(res, upstream, location);
+    },
+  );
+
+  routes.get(
+    '/api/orders',
+    {
+      summary: 'The caller’s orders',
+      description: SIGNED_IN,
+      responses: { 200: OrderListSchema, 401: 'problem', 429: 'problem' },
+    },
+    async (req, res) => {
+      const caller = requireCaller(req);
+      sendUpstream(
+        res,
+        await upstreams.orders.request({
+          method: 'GET',
+          path: '/orders',
+          query: { userId: caller.userId },
+          headers: identityHeaders(caller),
+        }),
+      );
+    },
+  );
+
+  routes.get(
+    '/api/orders/:id',
+    {
+      summary: 'One of the caller’s orders',
+      description: OWN_ORDER,
+      params: z.object({ id: Id }),
+      responses: { 200: OrderSchema, 401: 'problem', 404: 'problem', 429: 'problem' },
+    },
+    async (req, res) => {
+      const caller = requireCaller(req);
+      sendUpstream(
+        res,
+        await upstreams.orders.request({
+          method: 'GET',
+          path: `/orders/${encodeURIComponent(req.params.id)}`,
+          headers: identityHeaders(caller),
+        }),
+      );
+    },
+  );
+
+  routes.get(
+    '/api/orders/:id/shipment',
+    {
+      summary: 'The shipment of one of the caller’s orders',
+      description: `${OWN_ORDER} 404 too until the order is shipped.`,
+      params: z.object({ id: Id }),
+      responses: { 200: ShipmentSchema, 401: 'problem', 404: 'problem', 429: 'problem' },
+    },
+    async (req, res) => {
+      const caller = requireCaller(req);
+      if (!(await ownOrder(req, res, caller))) return;
+      sendUpstream(
+        res,
+        await upstreams.shipping.request({
+          method: 'GET',
+          path: `/shipments/${encodeURIComponent(req.params.id)}`,
+          headers: identityHeaders(caller),
+        }),
+      );
+    },
+  );
+
+  routes.get(
+    '/api/orders/:id/payment',
+    {
+      summary: 'The payment of one of the caller’s orders',
+      description: `${OWN_ORDER} 404 too until the payment was decided.`,
+      params: z.object({ id: Id }),
+      responses: { 200: PaymentSchema, 401: 'problem', 404: 'problem', 429: 'problem' },
+    },
+    async (req, res) => {
+      const caller = requireCaller(req);
+      if (!(await ownOrder(req, res, caller))) return;
+      sendUpstream(
+        res,
+        await upstreams.payments.request({
+          method: 'GET',
+          path: `/payments/${encodeURIComponent(req.params.id)}`,
+          headers: identityHeaders(caller),
+        }),
+      );
+    },
+  );
+
+  routes.get(
+    '/api/notifications',
+    {
+      summary: 'The caller’s notifications, oldest first',
+      description: SIGNED_IN,
+      responses: { 200: NotificationListSchema, 401: 'problem', 429: 'problem' },
+    },
+    async (req, res) => {
+      const caller = requireCaller(req);
+      sendUpstream(
+        res,
+        await upstreams.notifications.request({
+          method: 'GET',
+          path: '/notifications',
+          query: { userId: caller.userId },
+          headers: identityHeaders(caller),
+        }),
+      );
+    },
+  );
+}
