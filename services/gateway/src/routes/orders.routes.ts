@@ -100,48 +100,55 @@ export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
     },
   );
 
-  routes.get(
-    '/api/orders/:id/shipment',
-    {
-      summary: 'The shipment of one of the caller’s orders',
-      description: `${OWN_ORDER} 404 too until the order is shipped.`,
-      params: z.object({ id: Id }),
-      responses: { 200: ShipmentSchema, 401: 'problem', 404: 'problem', 429: 'problem' },
-    },
-    async (req, res) => {
-      const caller = requireCaller(req);
-      if (!(await ownOrder(req, res, caller))) return;
-      sendUpstream(
-        res,
-        await upstreams.shipping.request({
-          method: 'GET',
-          path: `/shipments/${encodeURIComponent(req.params.id)}`,
-          headers: identityHeaders(caller),
-        }),
-      );
-    },
+  /**
+   * A read of what another service keeps per order (its shipment, its payment), shown only
+   * after {@link ownOrder} confirmed the order is the caller's.
+   */
+  const perOrder = (
+    suffix: 'shipment' | 'payment',
+    summary: string,
+    notYet: string,
+    schema: z.ZodType,
+    upstream: Upstreams['shipping'],
+    path: (orderId: string) => string,
+  ): void => {
+    routes.get(
+      `/api/orders/:id/${suffix}`,
+      {
+        summary,
+        description: `${OWN_ORDER} 404 too until ${notYet}.`,
+        params: z.object({ id: Id }),
+        responses: { 200: schema, 401: 'problem', 404: 'problem', 429: 'problem' },
+      },
+      async (req, res) => {
+        const caller = requireCaller(req);
+        if (!(await ownOrder(req, res, caller))) return;
+        sendUpstream(
+          res,
+          await upstream.request({
+            method: 'GET',
+            path: path(encodeURIComponent(req.params.id)),
+            headers: identityHeaders(caller),
+          }),
+        );
+      },
+    );
+  };
+  perOrder(
+    'shipment',
+    'The shipment of one of the caller’s orders',
+    'the order is shipped',
+    ShipmentSchema,
+    upstreams.shipping,
+    (id) => `/shipments/${id}`,
   );
-
-  routes.get(
-    '/api/orders/:id/payment',
-    {
-      summary: 'The payment of one of the caller’s orders',
-      description: `${OWN_ORDER} 404 too until the payment was decided.`,
-      params: z.object({ id: Id }),
-      responses: { 200: PaymentSchema, 401: 'problem', 404: 'problem', 429: 'problem' },
-    },
-    async (req, res) => {
-      const caller = requireCaller(req);
-      if (!(await ownOrder(req, res, caller))) return;
-      sendUpstream(
-        res,
-        await upstreams.payments.request({
-          method: 'GET',
-          path: `/payments/${encodeURIComponent(req.params.id)}`,
-          headers: identityHeaders(caller),
-        }),
-      );
-    },
+  perOrder(
+    'payment',
+    'The payment of one of the caller’s orders',
+    'the payment was decided',
+    PaymentSchema,
+    upstreams.payments,
+    (id) => `/payments/${id}`,
   );
 
   routes.get(
