@@ -11,7 +11,7 @@ import {
   type EnvoyServer,
   type JaegerServer,
 } from '@emporium/harness';
-import { SERVICES } from '../stack/services.js';
+import { SERVICES } from '../stack/topology.js';
 import {
   APP_CLUSTER,
   COLLECTOR_CLUSTER,
@@ -245,7 +245,8 @@ describe('the Envoy sidecar, for real (cart calling catalog)', function () {
         }).catch(() => undefined);
         return [202, 'calling catalog'];
       }
-      return [200, `app ${req.url ?? ''}`];
+      // Echoes what the ingress appended to X-Forwarded-For: the app's view of its client.
+      return [200, `app ${req.url ?? ''} from ${String(req.headers['x-forwarded-for'])}`];
     });
   });
 
@@ -258,8 +259,12 @@ describe('the Envoy sidecar, for real (cart calling catalog)', function () {
   it('routes ingress to the app, retries GET but not POST, and counts it in /stats/prometheus', async () => {
     const { envoy, ingress, egress } = await sidecar();
 
-    const viaIngress = await fetch(`${ingress}/hello`);
-    assert.equal(await viaIngress.text(), 'app /hello');
+    const viaIngress = await fetch(`${ingress}/hello`, {
+      headers: { 'x-forwarded-for': '203.0.113.7' },
+    });
+    // The ingress appends its peer (whatever address this machine's loopback shows), so the
+    // app trusts exactly one hop.
+    assert.match(await viaIngress.text(), /^app \/hello from 203\.0\.113\.7,[\d.]+$/);
     assert.ok(viaIngress.headers.has('x-envoy-upstream-service-time'), 'not through Envoy');
 
     failNext = 2;

@@ -147,6 +147,7 @@ export interface EnvoyHttpConnectionManager {
   readonly codec_type: 'AUTO';
   readonly generate_request_id: boolean;
   readonly preserve_external_request_id: boolean;
+  readonly use_remote_address?: boolean;
   readonly route_config: {
     readonly name: string;
     readonly virtual_hosts: readonly EnvoyVirtualHost[];
@@ -327,6 +328,9 @@ function httpListener(
     generate_request_id: true,
     // Keep the caller's x-request-id so one id follows a request across every hop.
     preserve_external_request_id: true,
+    // The ingress is the pod's edge: Envoy appends the peer's address to X-Forwarded-For, so an
+    // app that trusts one proxy hop (the gateway's TRUST_PROXY) sees the real client, not Envoy.
+    ...(direction === 'INBOUND' ? { use_remote_address: true } : {}),
     route_config: {
       name,
       virtual_hosts: [{ name, domains: ['*'], routes }],

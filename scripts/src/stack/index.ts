@@ -1,11 +1,31 @@
 export {
-  SERVICES,
   startServices,
   type Infrastructure,
   type RunningService,
   type RunningServices,
-  type ServiceName,
-  type ServiceSpec,
   type StartServicesOptions,
 } from './services.js';
-export { STACK_PORTS, type StackPort } from './ports.js';
+export { SERVICES, type ServiceName, type ServiceSpec } from './topology.js';
+export {
+  STACK_PORTS,
+  fixedStackPorts,
+  freeStackPorts,
+  type ServicePorts,
+  type StackPort,
+  type StackPorts,
+} from './ports.js';
+export {
+  localSidecarBootstrap,
+  sidecarEgressUrl,
+  startSidecars,
+  type RunningSidecar,
+} from './sidecars.js';
+export {
+  INFRASTRUCTURE,
+  SERVICES_NEED,
+  startStack,
+  type InfrastructurePart,
+  type Stack,
+  type StackOptions,
+  type StackPart,
+} from './stack.js';

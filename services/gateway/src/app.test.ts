@@ -716,11 +716,24 @@ describe('gateway HTTP API', () => {
           .send({ available: 1 }),
         403,
       );
-      expectProblem(
-        await request(devApp.app).post('/dev/token').send({ user: 'mallory' }),
-        400,
-        'VALIDATION_FAILED',
+      const shopper = await request(devApp.app)
+        .post('/dev/token')
+        .send({ user: 'shopper-17', expiresInSeconds: 90 });
+      assert.equal((shopper.body as { expires_in: number }).expires_in, 90);
+      const shopperToken = (shopper.body as { access_token: string }).access_token;
+      assert.equal(
+        (await request(devApp.app).get('/api/cart').set('authorization', `Bearer ${shopperToken}`))
+          .status,
+        200,
       );
+      assert.equal(lastCall('/cart/carts/')?.url, '/cart/carts/shopper-17');
+      for (const body of [{ user: 'Mallory!' }, { user: 'bob', expiresInSeconds: 0 }]) {
+        expectProblem(
+          await request(devApp.app).post('/dev/token').send(body),
+          400,
+          'VALIDATION_FAILED',
+        );
+      }
       // The main app trusts another issuer: a dev token means nothing there.
       expectProblem(await request(http.app).get('/api/cart').set('authorization', alice), 401);
     });

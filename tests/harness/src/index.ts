@@ -26,7 +26,9 @@ export {
 export { startRedis, type RedisOptions, type RedisServer } from './components/redis.js';
 export {
   freePort,
+  freePortBlock,
   httpOk,
+  portFree,
   startProcess,
   tempDir,
   type ManagedProcess,

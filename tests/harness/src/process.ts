@@ -23,6 +23,37 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether 127.0.0.1:`port` can be listened on right now. */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, '127.0.0.1', () => {
+      server.close(() => {
+        resolve(true);
+      });
+    });
+  });
+}
+
+/**
+ * The first of `count` consecutive free ports (an Envoy's egress listeners take consecutive
+ * ports). Bases are drawn at random from the range the kernel does not hand out by itself.
+ */
+export async function freePortBlock(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    // 20000–32000: below Linux's ephemeral range (32768+), so freePort() never lands there.
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
+    let free = true;
+    for (let port = base; port < base + count && free; port++) free = await portFree(port);
+    if (free) return base;
+  }
+  throw new Error(`no ${String(count)} consecutive free ports on 127.0.0.1`);
+}
+
 /** A fresh temporary folder, e.g. for one component's data. */
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `emporium-${prefix}-`));

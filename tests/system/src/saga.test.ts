@@ -11,6 +11,7 @@ import {
 import { startServices, type RunningServices } from '@emporium/scripts/stack';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
+import { call } from './client.js';
 
 /** How many shoppers check out at the same time. */
 const SHOPPERS = 20;
@@ -37,29 +38,6 @@ interface Order {
   userId: string;
   status: 'PENDING' | 'PAID' | 'SHIPPED' | 'CANCELLED';
   lines: OrderLine[];
-}
-
-/** A service's JSON answer (the caller names the documented shape it expects). */
-interface Answer<T> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
-
-/** Calls a service with JSON, failing the test on a status other than `expect`. */
-async function call<T>(
-  url: string,
-  init: RequestInit & { expect?: number } = {},
-): Promise<Answer<T>> {
-  const headers = new Headers(init.headers);
-  headers.set('content-type', 'application/json');
-  const response = await fetch(url, { ...init, headers });
-  const text = await response.text();
-  const body = (text ? JSON.parse(text) : undefined) as T;
-  if (init.expect !== undefined) {
-    assert.equal(response.status, init.expect, `${init.method ?? 'GET'} ${url}: ${text}`);
-  }
-  return { status: response.status, body, headers: response.headers };
 }
 
 describe('the order saga across the real services (saga)', function () {

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 
-/** The demo users the dev issuer mints tokens for. */
-export const DEV_USERS = ['alice', 'bob', 'admin'] as const;
+/**
+ * The names the dev issuer mints tokens for: any lower-case demo name (`alice`, `shopper-17`),
+ * so loadgen can be many shoppers; `admin` alone gets the admin role.
+ */
+export const DEV_USER = /^[a-z][a-z0-9-]{0,62}$/;
 
-/** One of {@link DEV_USERS}. */
-export type DevUser = (typeof DEV_USERS)[number];
+/** The demo user with the admin role. */
+export const DEV_ADMIN = 'admin';
 
 /** A minted token, shaped like an OAuth 2.0 token response. */
 export interface DevToken {
@@ -17,7 +20,8 @@ export interface DevToken {
 /** A local stand-in for Cognito: one RS256 key made at start, its JWKS, and demo tokens. */
 export interface DevIssuer {
   jwks(): { keys: JWK[] };
-  mint(user: DevUser): Promise<DevToken>;
+  /** A token for `user`, valid for `ttlSeconds` (the issuer's default lifetime otherwise). */
+  mint(user: string, ttlSeconds?: number): Promise<DevToken>;
 }
 
 /** Options of {@link createDevIssuer}. */
@@ -39,17 +43,17 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   return {
     jwks: () => ({ keys: [jwk] }),
-    mint: async (user) => {
-      const token = await new SignJWT({ roles: user === 'admin' ? ['admin'] : [] })
+    mint: async (user, ttlSeconds = ttl) => {
+      const token = await new SignJWT({ roles: user === DEV_ADMIN ? ['admin'] : [] })
         .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
         .setSubject(user)
         .setIssuer(options.issuer)
         .setAudience(options.audience)
         .setIssuedAt()
         .setJti(randomUUID())
-        .setExpirationTime(`${String(ttl)}s`)
+        .setExpirationTime(`${String(ttlSeconds)}s`)
         .sign(privateKey);
-      return { access_token: token, token_type: 'Bearer', expires_in: ttl };
+      return { access_token: token, token_type: 'Bearer', expires_in: ttlSeconds };
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Routes } from '@emporium/platform';
 import { z } from 'zod';
-import { DEV_USERS, type DevIssuer } from '../dev-issuer/dev-issuer.js';
+import { DEV_USER, type DevIssuer } from '../dev-issuer/dev-issuer.js';
 
 /** `/dev/*`: the local issuer's JWKS and demo tokens; registered only with DEV_ISSUER_ENABLED. */
 export function devIssuerRoutes(routes: Routes, issuer: DevIssuer): void {
@@ -22,8 +22,12 @@ export function devIssuerRoutes(routes: Routes, issuer: DevIssuer): void {
     '/dev/token',
     {
       summary: 'A token for a demo user (local development only)',
-      description: '`admin` gets the admin role; `alice` and `bob` are shoppers.',
-      body: z.object({ user: z.enum(DEV_USERS) }),
+      description:
+        'Any lower-case name is a shopper (`alice`, `shopper-17`); `admin` gets the admin role. `expiresInSeconds` mints a short-lived token, e.g. to try expiry.',
+      body: z.object({
+        user: z.string().regex(DEV_USER, 'a lower-case name: a-z, 0-9 and -, up to 63'),
+        expiresInSeconds: z.int().min(1).max(86_400).optional(),
+      }),
       responses: {
         200: z
           .object({
@@ -36,7 +40,7 @@ export function devIssuerRoutes(routes: Routes, issuer: DevIssuer): void {
       },
     },
     async (req, res) => {
-      res.json(await issuer.mint(req.body.user));
+      res.json(await issuer.mint(req.body.user, req.body.expiresInSeconds));
     },
   );
 }

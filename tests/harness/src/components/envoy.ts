@@ -5,7 +5,7 @@ import { ensureTool } from '../tools/provision.js';
 import { runLogged, ToolError } from '../tools/run.js';
 
 /** An Envoy bootstrap (v3 API) as a plain JSON object. */
-export type EnvoyBootstrap = Record<string, unknown>;
+export type EnvoyBootstrap = object;
 
 /** A running Envoy. */
 export interface EnvoyServer {
@@ -21,6 +21,8 @@ export interface EnvoyOptions {
   bootstrap: EnvoyBootstrap;
   /** Names the process in logs and errors, e.g. `envoy-orders`. */
   name?: string;
+  /** Port of the admin interface on 127.0.0.1 (the local stack's fixed one); free by default. */
+  adminPort?: number;
   /** Worker threads; one is plenty on a 2-core machine. */
   concurrency?: number;
 }
@@ -37,7 +39,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyServer> {
   const tool = await ensureTool('envoy');
   const name = options.name ?? 'envoy';
   const workDir = await tempDir(name);
-  const adminPort = await freePort();
+  const adminPort = options.adminPort ?? (await freePort());
   const configFile = join(workDir, 'envoy.json');
   await writeFile(configFile, JSON.stringify(withAdmin(options.bootstrap, adminPort), null, 2));
   const adminUrl = `http://127.0.0.1:${String(adminPort)}`;

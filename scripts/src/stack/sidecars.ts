@@ -1,0 +1,89 @@
+import { startEnvoy, type EnvoyServer } from '@emporium/harness';
+import { egressPorts, envoyBootstrap, type EnvoyBootstrap } from '../mesh/envoy-bootstrap.js';
+import type { StackPorts } from './ports.js';
+import { SERVICES, type ServiceName } from './topology.js';
+
+const LOCALHOST = '127.0.0.1';
+
+/** A running Envoy sidecar of the local stack. */
+export interface RunningSidecar {
+  service: ServiceName;
+  /** Its ingress, where the rest of the system reaches the service. */
+  url: string;
+  /** Its admin interface (`/stats/prometheus`, `/clusters`, `/config_dump`). */
+  adminUrl: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * The bootstrap of `service`'s sidecar on the local stack: the generator's output with every
+ * address on 127.0.0.1, the upstreams at their sidecars' ingress ports, and tracing to the
+ * stack's OTLP/gRPC endpoint when `tracing` is on.
+ */
+export function localSidecarBootstrap(
+  service: ServiceName,
+  ports: StackPorts,
+  tracing: boolean,
+): EnvoyBootstrap {
+  const own = ports.services[service];
+  return envoyBootstrap(service, SERVICES, {
+    ingress: { address: LOCALHOST, port: own.service },
+    app: { address: LOCALHOST, port: own.app },
+    egress: { address: LOCALHOST, port: own.egress },
+    upstreams: Object.fromEntries(
+      SERVICES.map(({ name }) => [
+        name,
+        { address: LOCALHOST, port: ports.services[name].service },
+      ]),
+    ),
+    adminPort: own.envoyAdmin,
+    // Twenty processes share a laptop's cores here, so a try gets longer than in a pod; the
+    // app's own UPSTREAM_TIMEOUT_MS still bounds the whole call.
+    perTryTimeoutMs: 1500,
+    routeTimeoutMs: 5000,
+    ...(tracing ? { tracing: { collector: { address: LOCALHOST, port: ports.otlpGrpc } } } : {}),
+  });
+}
+
+/** The URL `caller`'s app uses for `callee`: its own sidecar's egress listener for it. */
+export function sidecarEgressUrl(
+  caller: ServiceName,
+  callee: ServiceName,
+  ports: StackPorts,
+): string {
+  const port = egressPorts(caller, SERVICES, { egress: { address: LOCALHOST, port: 0 } })[callee];
+  if (port === undefined) throw new Error(`${caller} does not call ${callee} in the topology`);
+  return `http://${LOCALHOST}:${String(ports.services[caller].egress + port)}`;
+}
+
+/**
+ * Starts one Envoy per named service, each waiting until its admin says LIVE. A failure stops
+ * the sidecars already started.
+ */
+export async function startSidecars(
+  names: readonly ServiceName[],
+  ports: StackPorts,
+  tracing: boolean,
+): Promise<RunningSidecar[]> {
+  const started: RunningSidecar[] = [];
+  try {
+    for (const service of names) {
+      const own = ports.services[service];
+      const envoy: EnvoyServer = await startEnvoy({
+        bootstrap: localSidecarBootstrap(service, ports, tracing),
+        name: `${service}-envoy`,
+        adminPort: own.envoyAdmin,
+      });
+      started.push({
+        service,
+        url: `http://${LOCALHOST}:${String(own.service)}`,
+        adminUrl: envoy.adminUrl,
+        stop: envoy.stop,
+      });
+    }
+  } catch (err) {
+    for (const sidecar of started.reverse()) await sidecar.stop();
+    throw err;
+  }
+  return started;
+}

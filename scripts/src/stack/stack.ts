@@ -1,0 +1,246 @@
+import { join } from 'node:path';
+import {
+  startJaeger,
+  startKafka,
+  startMongo,
+  startPrometheus,
+  startRedis,
+  type JaegerServer,
+  type PrometheusServer,
+  type ScrapeConfig,
+} from '@emporium/harness';
+import type { StackPorts } from './ports.js';
+import { startServices } from './services.js';
+import { sidecarEgressUrl, startSidecars, type RunningSidecar } from './sidecars.js';
+import { SERVICES, type ServiceName } from './topology.js';
+
+/** The infrastructure parts of the stack, in start order. */
+export const INFRASTRUCTURE = ['kafka', 'redis', 'mongodb', 'jaeger', 'prometheus'] as const;
+
+/** One of {@link INFRASTRUCTURE}. */
+export type InfrastructurePart = (typeof INFRASTRUCTURE)[number];
+
+/** What the services cannot start without. */
+export const SERVICES_NEED: readonly InfrastructurePart[] = ['kafka', 'mongodb', 'redis'];
+
+/** A started part of the stack: a row of `npm start`'s URL table. */
+export interface StackPart {
+  readonly name: string;
+  readonly url: string;
+}
+
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  ports: StackPorts;
+  /** Kafka's and FerretDB's data live here (kept across runs by `npm start`). */
+  dataDir: string;
+  /** The infrastructure to start; all of it by default. */
+  infrastructure?: readonly InfrastructurePart[];
+  /** Start the store's services (needs Kafka, MongoDB and Redis); true by default. */
+  services?: boolean;
+  /** Put an Envoy sidecar in front of every service; true by default. */
+  sidecars?: boolean;
+  /** Extra variables per service. */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  logLevel?: string;
+  /** Prometheus' scrape interval (`5s` by default). */
+  scrapeInterval?: string;
+  /** Told before each step starts. */
+  progress?: (step: string, message: string) => void;
+}
+
+/** A running stack. */
+export interface Stack {
+  /** Every part, in start order, with its URL. */
+  readonly parts: readonly StackPart[];
+  /** Where clients reach the store (the gateway's sidecar, or the gateway). */
+  readonly gatewayUrl?: string;
+  readonly jaeger?: JaegerServer;
+  readonly prometheus?: PrometheusServer;
+  /** Stops everything, in reverse start order. */
+  readonly stop: () => Promise<void>;
+}
+
+const url = (port: number): string => `http://127.0.0.1:${String(port)}`;
+
+/**
+ * Prometheus' scrape jobs for the stack: itself, each service's app (`job` = the service's
+ * name, as on Kubernetes) and, with sidecars, every Envoy (`job="envoy"`, `service` label).
+ */
+function scrapeConfigs(ports: StackPorts, sidecars: boolean): ScrapeConfig[] {
+  const at = (port: number): string => `127.0.0.1:${String(port)}`;
+  return [
+    { job_name: 'prometheus', static_configs: [{ targets: [at(ports.prometheus)] }] },
+    ...SERVICES.map(({ name }) => ({
+      job_name: name,
+      static_configs: [
+        { targets: [at(sidecars ? ports.services[name].app : ports.services[name].service)] },
+      ],
+    })),
+    ...(sidecars
+      ? [
+          {
+            job_name: 'envoy',
+            metrics_path: '/stats/prometheus',
+            static_configs: SERVICES.map(({ name }) => ({
+              targets: [at(ports.services[name].envoyAdmin)],
+              labels: { service: name },
+            })),
+          },
+        ]
+      : []),
+  ];
+}
+
+/**
+ * Starts the local stack: the infrastructure, then every service, then their Envoy sidecars,
+ * each step waiting for readiness. `npm start` runs it on the fixed ports, the end-to-end test
+ * on free ones. A failure stops whatever had started and rethrows.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { ports } = options;
+  const infrastructure = options.infrastructure ?? INFRASTRUCTURE;
+  const withServices = options.services ?? true;
+  const sidecars = withServices && (options.sidecars ?? true);
+  const tracing = infrastructure.includes('jaeger');
+  const progress = options.progress ?? ((): void => undefined);
+  const parts: StackPart[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  let jaeger: JaegerServer | undefined;
+  let prometheus: PrometheusServer | undefined;
+  const stop = async (): Promise<void> => {
+    for (const stopOne of stops.reverse()) await stopOne();
+    stops.length = 0;
+  };
+
+  try {
+    if (withServices) {
+      const missing = SERVICES_NEED.filter((part) => !infrastructure.includes(part));
+      if (missing.length > 0) throw new Error(`the services need ${missing.join(', ')}`);
+    }
+    for (const part of infrastructure) {
+      progress(part, 'starting');
+      switch (part) {
+        case 'kafka': {
+          const kafka = await startKafka({
+            port: ports.kafka,
+            dataDir: join(options.dataDir, 'kafka'),
+          });
+          stops.push(kafka.stop);
+          parts.push({ name: 'kafka', url: kafka.brokers.join(',') });
+          break;
+        }
+        case 'redis': {
+          const redis = await startRedis({ port: ports.redis });
+          stops.push(redis.stop);
+          parts.push({ name: 'redis', url: redis.url });
+          break;
+        }
+        case 'mongodb': {
+          const mongo = await startMongo({
+            port: ports.mongodb,
+            dataDir: join(options.dataDir, 'ferretdb'),
+          });
+          stops.push(mongo.stop);
+          parts.push({ name: 'mongodb (FerretDB)', url: mongo.url });
+          break;
+        }
+        case 'jaeger': {
+          jaeger = await startJaeger({
+            ports: {
+              otlpGrpc: ports.otlpGrpc,
+              otlpHttp: ports.otlpHttp,
+              query: ports.jaegerUi,
+              queryGrpc: ports.jaegerQueryGrpc,
+            },
+          });
+          stops.push(jaeger.stop);
+          parts.push(
+            { name: 'jaeger UI', url: jaeger.queryUrl },
+            { name: 'OTLP/HTTP', url: jaeger.otlpHttpUrl },
+            { name: 'OTLP/gRPC', url: jaeger.otlpGrpcEndpoint },
+          );
+          break;
+        }
+        case 'prometheus': {
+          // Started before the services, with every target declared: each turns up once its
+          // process is ready.
+          prometheus = await startPrometheus({
+            port: ports.prometheus,
+            scrapeInterval: options.scrapeInterval ?? '5s',
+            scrapeConfigs: withServices
+              ? scrapeConfigs(ports, sidecars)
+              : scrapeConfigs(ports, false).slice(0, 1),
+          });
+          stops.push(prometheus.stop);
+          parts.push({ name: 'prometheus', url: prometheus.url });
+          break;
+        }
+      }
+    }
+    if (!withServices) {
+      return { parts, stop, ...(jaeger ? { jaeger } : {}), ...(prometheus ? { prometheus } : {}) };
+    }
+
+    progress('services', `starting ${SERVICES.map((s) => s.name).join(', ')}`);
+    const running = await startServices({
+      infra: {
+        kafkaBrokers: [`127.0.0.1:${String(ports.kafka)}`],
+        mongoUrl: `mongodb://127.0.0.1:${String(ports.mongodb)}/`,
+        redisUrl: `redis://127.0.0.1:${String(ports.redis)}`,
+        ...(tracing ? { otlpHttpUrl: url(ports.otlpHttp) } : {}),
+      },
+      ports: Object.fromEntries(
+        SERVICES.map(({ name }) => [
+          name,
+          sidecars ? ports.services[name].app : ports.services[name].service,
+        ]),
+      ),
+      env: {
+        ...options.env,
+        // The gateway's sidecar appends the client's address to X-Forwarded-For: trust that hop.
+        ...(sidecars ? { gateway: { TRUST_PROXY: '1', ...options.env?.gateway } } : {}),
+      },
+      logLevel: options.logLevel ?? 'info',
+      ...(sidecars
+        ? { upstreamUrl: (caller, callee) => sidecarEgressUrl(caller, callee, ports) }
+        : {}),
+    });
+    // Sidecars stop after the apps, as on Kubernetes: an app draining its last requests still
+    // needs its Envoy to reach the services it calls.
+    const sidecarsStarted: RunningSidecar[] = [];
+    stops.push(async () => {
+      await running.stop();
+      for (const sidecar of sidecarsStarted.reverse()) await sidecar.stop();
+    });
+    if (sidecars) {
+      progress('sidecars', 'starting one Envoy per service');
+      sidecarsStarted.push(
+        ...(await startSidecars(
+          SERVICES.map((s) => s.name),
+          ports,
+          tracing,
+        )),
+      );
+      for (const sidecar of sidecarsStarted)
+        parts.push({ name: sidecar.service, url: sidecar.url });
+      for (const sidecar of sidecarsStarted) {
+        parts.push({ name: `${sidecar.service} envoy admin`, url: sidecar.adminUrl });
+      }
+    } else {
+      for (const service of Object.values(running.services)) {
+        parts.push({ name: service.name, url: service.url });
+      }
+    }
+    return {
+      parts,
+      gatewayUrl: url(ports.services.gateway.service),
+      stop,
+      ...(jaeger ? { jaeger } : {}),
+      ...(prometheus ? { prometheus } : {}),
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
