@@ -106,3 +106,39 @@ describe('infra:check', () => {
     assert.match(run.stderr, /infra:check: unknown component\(s\) oracle; known: kafka, redis/);
   });
 });
+
+describe('start', () => {
+  it('rejects an unknown option and an unknown part by name, before starting anything', async () => {
+    const bogus = await runScript('start.ts', ['--bogus']);
+    assert.equal(bogus.code, 1);
+    assert.match(bogus.stderr, /^start: unknown option --bogus; try --only, --infra-only/m);
+    const part = await runScript('start.ts', ['--only', 'kafka,oracle']);
+    assert.equal(part.code, 1);
+    assert.match(part.stderr, /--only takes a comma-separated subset of kafka, redis, mongodb/);
+    assert.doesNotMatch(bogus.stderr + part.stderr, STACK_FRAME);
+  });
+
+  it('names every fixed port that is taken, and starts nothing', async () => {
+    const { STACK_PORTS } = await import('./stack/ports.js');
+    const { createServer } = await import('node:net');
+    const squatter = createServer();
+    // Whoever holds the port (this test, or a developer's running stack), start must refuse.
+    await new Promise<void>((resolve) => {
+      squatter.once('error', () => {
+        resolve();
+      });
+      squatter.listen(STACK_PORTS.gateway, '127.0.0.1', resolve);
+    });
+    try {
+      const run = await runScript('start.ts', ['--no-sidecars']);
+      assert.equal(run.code, 1);
+      assert.match(
+        run.stderr,
+        new RegExp(`gateway needs 127\\.0\\.0\\.1:${String(STACK_PORTS.gateway)}, which is in use`),
+      );
+      assert.doesNotMatch(run.stderr, /kafka: starting/);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+});

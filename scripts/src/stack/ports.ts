@@ -71,7 +71,19 @@ export function fixedStackPorts(): StackPorts {
       return [name, { service, app: 18_100 + n, envoyAdmin: 18_200 + n, egress: 18_300 + 10 * n }];
     }),
   ) as Record<ServiceName, ServicePorts>;
-  return { ...STACK_PORTS, services };
+  const { kafka, redis, mongodb, prometheus, jaegerUi, jaegerQueryGrpc, otlpGrpc, otlpHttp } =
+    STACK_PORTS;
+  return {
+    kafka,
+    redis,
+    mongodb,
+    prometheus,
+    jaegerUi,
+    jaegerQueryGrpc,
+    otlpGrpc,
+    otlpHttp,
+    services,
+  };
 }
 
 /** A stack on free ports, for tests that run beside `npm start` or each other. */
