@@ -1,18 +1,15 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ALL_TOOLS, cacheRoot, ensureTool, portFree } from '@emporium/harness';
+import { ALL_TOOLS, ensureTool, portFree } from '@emporium/harness';
 import { CliError, progress, runCli } from './cli.js';
 import { fixedStackPorts, type StackPorts } from './stack/ports.js';
 import {
   INFRASTRUCTURE,
+  LOCAL_STACK_DATA,
   SERVICES_NEED,
   startStack,
   type InfrastructurePart,
 } from './stack/stack.js';
 import { SERVICES } from './stack/topology.js';
-
-/** Local data survives restarts here (Kafka topics, FerretDB databases). */
-const dataRoot = join(cacheRoot(), 'stack-data');
 
 /** What `npm start` was asked to run. */
 interface Selection {
@@ -87,12 +84,12 @@ runCli('start', async () => {
   }
   if (busy.length > 0) throw new CliError(busy.join('\n  '));
   for (const tool of ALL_TOOLS) await ensureTool(tool, progress);
-  await mkdir(dataRoot, { recursive: true });
+  await mkdir(LOCAL_STACK_DATA, { recursive: true });
 
   const began = performance.now();
   const stack = await startStack({
     ports,
-    dataDir: dataRoot,
+    dataDir: LOCAL_STACK_DATA,
     infrastructure: chosen.infrastructure,
     services: chosen.services,
     sidecars: chosen.sidecars,

@@ -22,7 +22,9 @@ export {
 } from './sidecars.js';
 export {
   INFRASTRUCTURE,
+  LOCAL_STACK_DATA,
   SERVICES_NEED,
+  registerScrapeTarget,
   startStack,
   type InfrastructurePart,
   type Stack,

@@ -86,26 +86,41 @@ export function fixedStackPorts(): StackPorts {
   };
 }
 
-/** A stack on free ports, for tests that run beside `npm start` or each other. */
+/**
+ * A stack on free ports, for tests that run beside `npm start` or each other. The kernel may
+ * hand out a port twice while nothing listens on it yet, so every pick is checked against
+ * the others.
+ */
 export async function freeStackPorts(): Promise<StackPorts> {
+  const taken = new Set<number>();
+  const pick = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
   const services: Partial<Record<ServiceName, ServicePorts>> = {};
   for (const { name, upstreams } of SERVICES) {
-    services[name] = {
-      service: await freePort(),
-      app: await freePort(),
-      envoyAdmin: await freePort(),
-      egress: await freePortBlock(Math.max(1, upstreams.length)),
-    };
+    // Egress blocks come from 20000–32000, below the range freePort() draws from.
+    const count = Math.max(1, upstreams.length);
+    const block = (base: number): number[] => Array.from({ length: count }, (_, i) => base + i);
+    let egress = await freePortBlock(count);
+    while (block(egress).some((port) => taken.has(port))) egress = await freePortBlock(count);
+    block(egress).forEach((port) => taken.add(port));
+    services[name] = { service: await pick(), app: await pick(), envoyAdmin: await pick(), egress };
   }
   return {
-    kafka: await freePort(),
-    redis: await freePort(),
-    mongodb: await freePort(),
-    prometheus: await freePort(),
-    jaegerUi: await freePort(),
-    jaegerQueryGrpc: await freePort(),
-    otlpGrpc: await freePort(),
-    otlpHttp: await freePort(),
+    kafka: await pick(),
+    redis: await pick(),
+    mongodb: await pick(),
+    prometheus: await pick(),
+    jaegerUi: await pick(),
+    jaegerQueryGrpc: await pick(),
+    otlpGrpc: await pick(),
+    otlpHttp: await pick(),
     services: services as Record<ServiceName, ServicePorts>,
   };
 }

@@ -1,5 +1,7 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  cacheRoot,
   startJaeger,
   startKafka,
   startMongo,
@@ -13,6 +15,29 @@ import type { StackPorts } from './ports.js';
 import { startServices } from './services.js';
 import { sidecarEgressUrl, startSidecars, type RunningSidecar } from './sidecars.js';
 import { SERVICES, type ServiceName } from './topology.js';
+
+/** Where `npm start` keeps its data across runs (Kafka topics, FerretDB databases). */
+export const LOCAL_STACK_DATA = join(cacheRoot(), 'stack-data');
+
+/** Jobs whose targets come and go (a load run): Prometheus watches a file per job here. */
+function targetsDir(dataDir: string): string {
+  return join(dataDir, 'prometheus-targets');
+}
+
+/**
+ * Adds a target to the stack's Prometheus while a short-lived process (loadgen) runs; the
+ * returned function takes it out again. Prometheus notices the file within seconds.
+ */
+export async function registerScrapeTarget(
+  dataDir: string,
+  job: 'loadgen',
+  port: number,
+): Promise<() => Promise<void>> {
+  await mkdir(targetsDir(dataDir), { recursive: true });
+  const file = join(targetsDir(dataDir), `${job}.json`);
+  await writeFile(file, JSON.stringify([{ targets: [`127.0.0.1:${String(port)}`] }]));
+  return () => rm(file, { force: true });
+}
 
 /** The infrastructure parts of the stack, in start order. */
 export const INFRASTRUCTURE = ['kafka', 'redis', 'mongodb', 'jaeger', 'prometheus'] as const;
@@ -64,13 +89,19 @@ export interface Stack {
 const url = (port: number): string => `http://127.0.0.1:${String(port)}`;
 
 /**
- * Prometheus' scrape jobs for the stack: itself, each service's app (`job` = the service's
- * name, as on Kubernetes) and, with sidecars, every Envoy (`job="envoy"`, `service` label).
+ * Prometheus' scrape jobs for the stack: itself, loadgen while it runs, each service's app
+ * (`job` = the service's name, as on Kubernetes) and, with sidecars, every Envoy
+ * (`job="envoy"`, `service` label).
  */
-function scrapeConfigs(ports: StackPorts, sidecars: boolean): ScrapeConfig[] {
+function scrapeConfigs(ports: StackPorts, sidecars: boolean, dataDir: string): ScrapeConfig[] {
   const at = (port: number): string => `127.0.0.1:${String(port)}`;
   return [
     { job_name: 'prometheus', static_configs: [{ targets: [at(ports.prometheus)] }] },
+    // loadgen runs now and then (`npm run load`), so it is a target only while it runs.
+    {
+      job_name: 'loadgen',
+      file_sd_configs: [{ files: [join(targetsDir(dataDir), 'loadgen.json')] }],
+    },
     ...SERVICES.map(({ name }) => ({
       job_name: name,
       static_configs: [
@@ -164,13 +195,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         }
         case 'prometheus': {
           // Started before the services, with every target declared: each turns up once its
-          // process is ready.
+          // process is ready. Prometheus watches the folder of file targets only if it exists.
+          await mkdir(targetsDir(options.dataDir), { recursive: true });
           prometheus = await startPrometheus({
             port: ports.prometheus,
             scrapeInterval: options.scrapeInterval ?? '5s',
             scrapeConfigs: withServices
-              ? scrapeConfigs(ports, sidecars)
-              : scrapeConfigs(ports, false).slice(0, 1),
+              ? scrapeConfigs(ports, sidecars, options.dataDir)
+              : scrapeConfigs(ports, false, options.dataDir).slice(0, 1),
           });
           stops.push(prometheus.stop);
           parts.push({ name: 'prometheus', url: prometheus.url });

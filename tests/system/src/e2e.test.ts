@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eventually, tempDir } from '@emporium/harness';
-import { freeStackPorts, SERVICES, startStack, type Stack } from '@emporium/scripts/stack';
+import { join } from 'node:path';
+import { eventually, freePort, repoRoot, runNodeScript, tempDir } from '@emporium/harness';
+import {
+  freeStackPorts,
+  registerScrapeTarget,
+  SERVICES,
+  startStack,
+  type Stack,
+} from '@emporium/scripts/stack';
 import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { call } from './client.js';
 
@@ -73,6 +80,7 @@ const KAFKA_HOPS = [
 describe('e2e: the whole stack, as a client sees it', function () {
   this.timeout(600_000);
   let stack: Stack;
+  let dataDir: string;
   let gateway: string;
   let expiredToken = '';
   let expiredAt = 0;
@@ -92,7 +100,7 @@ describe('e2e: the whole stack, as a client sees it', function () {
   before(async function () {
     stack = await startStack({
       ports: await freeStackPorts(),
-      dataDir: await tempDir('e2e-data'),
+      dataDir: (dataDir = await tempDir('e2e-data')),
       logLevel: 'warn',
       scrapeInterval: '1s',
       env: {
@@ -359,5 +367,54 @@ describe('e2e: the whole stack, as a client sees it', function () {
       headers: { authorization: `Bearer ${await token('e2e-patient')}` },
       expect: 200,
     });
+  });
+
+  it('loadgen drives the store through the gateway (npm run load) and Prometheus scrapes it', async function () {
+    const prometheus = stack.prometheus;
+    assert.ok(prometheus);
+    const port = await freePort();
+    const unregister = await registerScrapeTarget(dataDir, 'loadgen', port);
+    try {
+      // 20 shoppers at 8 rps stay inside this run's per-user bucket (1 token/s each).
+      const run = runNodeScript(
+        join(repoRoot(), 'scripts', 'src', 'load.ts'),
+        { HOME: process.env.HOME ?? '' },
+        [
+          '--gateway',
+          gateway,
+          '--port',
+          String(port),
+          '--rps',
+          '8',
+          '--duration',
+          '15s',
+          '--users',
+          '20',
+        ],
+      );
+      const scraped = await eventually(
+        'loadgen scraped while it runs',
+        async () => {
+          const samples = await prometheus.query('sum(loadgen_requests_total{job="loadgen"})');
+          const value = Number(samples[0]?.value[1] ?? 0);
+          return value > 0 ? value : undefined;
+        },
+        30_000,
+      );
+      assert.ok(scraped > 0);
+      const { code, stdout, stderr } = await run;
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /^total\s+\d+/m, 'the table has a total row');
+      const orders = /orders placed: (\d+)/.exec(stdout);
+      assert.ok(Number(orders?.[1]) >= 1, `orders placed:\n${stdout}`);
+      const total = /^total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(stdout);
+      const [requests, ok, , limited, errors] = (total?.slice(1) ?? []).map(Number);
+      assert.ok((requests ?? 0) >= 80, `about 8 rps for 15 s:\n${stdout}`);
+      assert.equal(errors, 0, `no errors through the whole stack:\n${stdout}`);
+      assert.equal(limited, 0, stdout);
+      assert.ok((ok ?? 0) >= (requests ?? 0) * 0.9, stdout);
+    } finally {
+      await unregister();
+    }
   });
 });

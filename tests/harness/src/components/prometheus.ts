@@ -6,7 +6,9 @@ import { ensureTool } from '../tools/provision.js';
 /** One `scrape_configs` entry of prometheus.yml. */
 export interface ScrapeConfig {
   job_name: string;
-  static_configs: { targets: string[]; labels?: Record<string, string> }[];
+  static_configs?: { targets: string[]; labels?: Record<string, string> }[];
+  /** Targets read from JSON files, which Prometheus watches: they may come and go. */
+  file_sd_configs?: { files: string[] }[];
   metrics_path?: string;
   scrape_interval?: string;
 }

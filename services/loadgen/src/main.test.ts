@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@emporium/harness';
+import { SUMMARY_PREFIX, type Summary } from './domain/summary.js';
+import { startFakeGateway, type FakeGateway } from './fixtures/fake-gateway.js';
+
+/** loadgen's main.ts as its own process, started the way the local stack starts services. */
+function startLoadgen(env: Record<string, string>) {
+  const main = new URL('./main.ts', import.meta.url).pathname;
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--conditions=development',
+      '--import',
+      '@emporium/platform/telemetry/register',
+      main,
+    ],
+    {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: {
+        PATH: process.env.PATH,
+        OTEL_SERVICE_NAME: 'loadgen',
+        TELEMETRY_ENABLED: 'false',
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('close', (code) => {
+      resolve(code);
+    });
+  });
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+/** The one summary line of the output, parsed. */
+function summaryOf(stdout: string): Summary {
+  const lines = stdout.split('\n').filter((line) => line.startsWith(SUMMARY_PREFIX));
+  assert.equal(lines.length, 1, `one summary line in:\n${stdout}`);
+  return JSON.parse(lines[0]?.slice(SUMMARY_PREFIX.length) ?? '') as Summary;
+}
+
+describe('loadgen process', () => {
+  let gateway: FakeGateway;
+
+  beforeEach(async () => {
+    gateway = await startFakeGateway();
+  });
+
+  afterEach(async () => {
+    await gateway.stop();
+  });
+
+  it('with LOADGEN_DURATION runs that long, prints one summary line and exits 0 by itself', async () => {
+    const port = await freePort();
+    const started = performance.now();
+    const run = startLoadgen({
+      PORT: String(port),
+      UPSTREAM_GATEWAY_URL: gateway.url,
+      LOADGEN_RPS: '25',
+      LOADGEN_DURATION: '2s',
+      LOADGEN_USERS: 'alice,bob',
+      LOADGEN_CHECKOUT_RATIO: '1',
+    });
+    const code = await run.exited;
+    assert.equal(code, 0, run.stderr());
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(seconds >= 2 && seconds < 20, `ran ${String(seconds)} s`);
+    const summary = summaryOf(run.stdout());
+    assert.equal(summary.running, false);
+    assert.equal(summary.targetRps, 25);
+    assert.ok(
+      summary.elapsedSeconds >= 1.9 && summary.elapsedSeconds < 3,
+      String(summary.elapsedSeconds),
+    );
+    assert.equal(summary.requests, gateway.seen.length);
+    assert.ok(summary.requests >= 30, `${String(summary.requests)} requests`);
+    assert.equal(
+      summary.ordersPlaced,
+      gateway.of('checkout').filter((s) => s.status === 202).length,
+    );
+    assert.equal(summary.total.errors, 0);
+    // Everything else on stdout is the JSON log, whose last word is the same summary.
+    const logs = run
+      .stdout()
+      .split('\n')
+      .filter((line) => line && !line.startsWith(SUMMARY_PREFIX))
+      .map((line) => JSON.parse(line) as { msg: string; summary?: Summary });
+    assert.deepEqual(logs.find((entry) => entry.msg === 'loadgen finished')?.summary, summary);
+    assert.ok(logs.some((entry) => entry.msg === 'loadgen listening'));
+  });
+
+  it('without a duration runs until SIGTERM, then prints its summary and exits 0', async () => {
+    const port = await freePort();
+    const run = startLoadgen({
+      PORT: String(port),
+      UPSTREAM_GATEWAY_URL: gateway.url,
+      LOADGEN_RPS: '40',
+      LOADGEN_USERS: '2',
+    });
+    // The stand-in refuses no user, so shopper-1 and shopper-2 get tokens too.
+    for (let i = 0; i < 100 && gateway.seen.length < 20; i++) await sleep(100);
+    assert.ok(gateway.seen.length >= 20, run.stderr() + run.stdout());
+    const stats = (await (await fetch(`http://127.0.0.1:${String(port)}/stats`)).json()) as Summary;
+    assert.equal(stats.running, true);
+    assert.ok(stats.requests > 0);
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exited, 0, run.stderr());
+    const summary = summaryOf(run.stdout());
+    assert.equal(summary.running, false);
+    assert.equal(summary.requests, gateway.seen.length);
+    assert.ok(summary.requests >= stats.requests);
+    assert.ok(
+      gateway.of('token').every((t) => /^shopper-[12]$/.test((t.body as { user: string }).user)),
+    );
+  });
+});
