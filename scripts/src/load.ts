@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort, portFree, repoRoot } from '@emporium/harness';
+import { freePort, portFree, serviceMain } from '@emporium/harness';
 import { CliError, progress, runCli } from './cli.js';
 import { STACK_PORTS } from './stack/ports.js';
 import { LOCAL_STACK_DATA, registerScrapeTarget } from './stack/stack.js';
@@ -240,27 +239,16 @@ function runLoadgen(
   env: NodeJS.ProcessEnv,
   port: number,
 ): Promise<{ code: number | null; summary: unknown }> {
-  const root = repoRoot();
   // Started exactly as scripts/src/stack/services.ts starts a service, but in its own process
   // group: Ctrl-C reaches only this command, which forwards one SIGTERM, so loadgen stops
   // once and prints its summary (two signals would make it exit at once, without one).
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=development',
-      '--import',
-      '@emporium/platform/telemetry/register',
-      join(root, 'services', 'loadgen', 'src', 'main.ts'),
-    ],
-    {
-      cwd: join(root, 'services', 'loadgen'),
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    },
-  );
+  const { command, args, cwd } = serviceMain('loadgen');
+  const child: ChildProcess = spawn(command, args, {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let summary: unknown;
   let stoppingSince: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import {
   freePort,
   httpOk,
-  repoRoot,
+  serviceMain,
   startProcess,
   tempDir,
   type ManagedProcess,
@@ -102,7 +101,6 @@ function selection(only: readonly ServiceName[] | undefined): ServiceSpec[] {
  * next starts. A failure stops what was started and quotes the failing service's log.
  */
 export async function startServices(options: StartServicesOptions): Promise<RunningServices> {
-  const root = repoRoot();
   const started: RunningService[] = [];
   const urls: Record<string, string> = {};
   const stop = async (): Promise<void> => {
@@ -113,18 +111,12 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
     for (const spec of selection(options.only)) {
       const port = options.ports?.[spec.name] ?? (await freePort());
       const url = `http://127.0.0.1:${String(port)}`;
+      const { command, args, cwd } = serviceMain(spec.name);
       const proc = await startProcess({
         name: spec.name,
-        command: process.execPath,
-        args: [
-          '--import',
-          'tsx',
-          '--conditions=development',
-          '--import',
-          '@emporium/platform/telemetry/register',
-          join(root, 'services', spec.name, 'src', 'main.ts'),
-        ],
-        cwd: join(root, 'services', spec.name),
+        command,
+        args,
+        cwd,
         workDir: await tempDir(spec.name),
         env: environment(spec, port, options, urls),
         readyTimeoutMs: 90_000,

@@ -5,9 +5,10 @@ import { createInterface } from 'node:readline';
 import {
   assertValidOpenApi,
   freePort,
+  runNodeScript,
+  serviceMain,
   startRedis,
   type RedisServer,
-  runNodeScript,
 } from '@emporium/harness';
 import {
   createMetrics,
@@ -511,31 +512,19 @@ describe('cart HTTP API', () => {
   });
 
   it('starts with the documented variables, logs once when listening and stops on SIGTERM', async () => {
-    const main = new URL('./main.ts', import.meta.url).pathname;
     const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=development',
-        '--import',
-        '@emporium/platform/telemetry/register',
-        main,
-      ],
-      {
-        cwd: new URL('..', import.meta.url).pathname,
-        env: {
-          PATH: process.env.PATH,
-          OTEL_SERVICE_NAME: 'cart',
-          TELEMETRY_ENABLED: 'false',
-          PORT: String(port),
-          REDIS_URL: redisServer.url,
-          UPSTREAM_CATALOG_URL: catalog.url,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(process.execPath, serviceMain('cart').args, {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: {
+        PATH: process.env.PATH,
+        OTEL_SERVICE_NAME: 'cart',
+        TELEMETRY_ENABLED: 'false',
+        PORT: String(port),
+        REDIS_URL: redisServer.url,
+        UPSTREAM_CATALOG_URL: catalog.url,
       },
-    );
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const lines: { msg?: string }[] = [];
     const listening = new Promise<void>((resolve, reject) => {

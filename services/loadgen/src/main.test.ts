@@ -1,35 +1,23 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '@emporium/harness';
+import { freePort, serviceMain } from '@emporium/harness';
 import { SUMMARY_PREFIX, type Summary } from './domain/summary.js';
 import { startFakeGateway, type FakeGateway } from './fixtures/fake-gateway.js';
 
 /** loadgen's main.ts as its own process, started the way the local stack starts services. */
 function startLoadgen(env: Record<string, string>) {
-  const main = new URL('./main.ts', import.meta.url).pathname;
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=development',
-      '--import',
-      '@emporium/platform/telemetry/register',
-      main,
-    ],
-    {
-      cwd: new URL('..', import.meta.url).pathname,
-      env: {
-        PATH: process.env.PATH,
-        OTEL_SERVICE_NAME: 'loadgen',
-        TELEMETRY_ENABLED: 'false',
-        LOG_LEVEL: 'info',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, serviceMain('loadgen').args, {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: {
+      PATH: process.env.PATH,
+      OTEL_SERVICE_NAME: 'loadgen',
+      TELEMETRY_ENABLED: 'false',
+      LOG_LEVEL: 'info',
+      ...env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

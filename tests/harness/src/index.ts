@@ -46,4 +46,4 @@ export {
 export { ALL_TOOLS, ensureTool, type ProgressListener, type ToolPaths } from './tools/provision.js';
 export { ToolError, which } from './tools/run.js';
 export { assertValidOpenApi } from './openapi.js';
-export { runNodeScript, type ScriptRun } from './node-script.js';
+export { runNodeScript, serviceMain, type ScriptRun, type ServiceCommand } from './node-script.js';

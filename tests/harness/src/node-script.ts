@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './tools/catalogue.js';
 
 /** How a script run ended and what it printed. */
 export interface ScriptRun {
@@ -32,4 +34,33 @@ export function runNodeScript(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** How to run a service's main.ts. */
+export interface ServiceCommand {
+  command: string;
+  args: string[];
+  /** The service's folder (its package.json is there). */
+  cwd: string;
+}
+
+/**
+ * How a service's `src/main.ts` runs from its TypeScript sources, as `npm run dev` runs it:
+ * through tsx, with the workspaces' `development` condition and the telemetry preload (which
+ * must load before main.ts imports http, express or mongodb).
+ */
+export function serviceMain(service: string): ServiceCommand {
+  const cwd = join(repoRoot(), 'services', service);
+  return {
+    command: process.execPath,
+    args: [
+      '--import',
+      'tsx',
+      '--conditions=development',
+      '--import',
+      '@emporium/platform/telemetry/register',
+      join(cwd, 'src', 'main.ts'),
+    ],
+    cwd,
+  };
 }

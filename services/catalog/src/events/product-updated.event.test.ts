@@ -5,6 +5,7 @@ import { catalogTopic, ProductUpdated } from '@emporium/contracts';
 import {
   eventually,
   freePort,
+  serviceMain,
   startKafka,
   startMongo,
   type KafkaServer,
@@ -173,33 +174,21 @@ describe('catalog events', () => {
 
   it('main.ts starts with the documented variables, seeds, serves, and stops on SIGTERM', async () => {
     const port = await freePort();
-    const main = new URL('../main.ts', import.meta.url).pathname;
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=development',
-        '--import',
-        '@emporium/platform/telemetry/register',
-        main,
-      ],
-      {
-        env: {
-          PATH: process.env.PATH,
-          OTEL_SERVICE_NAME: 'catalog',
-          TELEMETRY_ENABLED: 'false',
-          PORT: String(port),
-          KAFKA_BROKERS: kafkaServer.brokers.join(','),
-          MONGO_URL: mongo.url,
-          MONGO_DATABASE: 'catalog_main_test',
-          // Nothing listens there: catalog must start and serve without its cache.
-          REDIS_URL: `redis://127.0.0.1:${String(await freePort())}`,
-          OUTBOX_INTERVAL_MS: '100',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(process.execPath, serviceMain('catalog').args, {
+      env: {
+        PATH: process.env.PATH,
+        OTEL_SERVICE_NAME: 'catalog',
+        TELEMETRY_ENABLED: 'false',
+        PORT: String(port),
+        KAFKA_BROKERS: kafkaServer.brokers.join(','),
+        MONGO_URL: mongo.url,
+        MONGO_DATABASE: 'catalog_main_test',
+        // Nothing listens there: catalog must start and serve without its cache.
+        REDIS_URL: `redis://127.0.0.1:${String(await freePort())}`,
+        OUTBOX_INTERVAL_MS: '100',
       },
-    );
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

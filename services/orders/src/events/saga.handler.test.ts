@@ -14,6 +14,7 @@ import {
 import {
   eventually,
   freePort,
+  serviceMain,
   startKafka,
   startMongo,
   type KafkaServer,
@@ -290,33 +291,21 @@ describe('orders saga events', () => {
   });
 
   it('main.ts starts with the documented variables, logs once when listening, exits 0 on SIGTERM', async () => {
-    const main = new URL('../main.ts', import.meta.url).pathname;
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=development',
-        '--import',
-        '@emporium/platform/telemetry/register',
-        main,
-      ],
-      {
-        env: {
-          PATH: process.env.PATH,
-          OTEL_SERVICE_NAME: 'orders',
-          TELEMETRY_ENABLED: 'false',
-          PORT: String(await freePort()),
-          KAFKA_BROKERS: kafkaServer.brokers.join(','),
-          MONGO_URL: mongo.url,
-          MONGO_DATABASE: 'orders_main_test',
-          UPSTREAM_CART_URL: 'http://127.0.0.1:1',
-          UPSTREAM_CATALOG_URL: 'http://127.0.0.1:1',
-          UPSTREAM_INVENTORY_URL: 'http://127.0.0.1:1',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(process.execPath, serviceMain('orders').args, {
+      env: {
+        PATH: process.env.PATH,
+        OTEL_SERVICE_NAME: 'orders',
+        TELEMETRY_ENABLED: 'false',
+        PORT: String(await freePort()),
+        KAFKA_BROKERS: kafkaServer.brokers.join(','),
+        MONGO_URL: mongo.url,
+        MONGO_DATABASE: 'orders_main_test',
+        UPSTREAM_CART_URL: 'http://127.0.0.1:1',
+        UPSTREAM_CATALOG_URL: 'http://127.0.0.1:1',
+        UPSTREAM_INVENTORY_URL: 'http://127.0.0.1:1',
       },
-    );
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
