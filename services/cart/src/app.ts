@@ -1,11 +1,4 @@
-import {
-  createHttpApp,
-  type Faults,
-  type HttpApp,
-  type Logger,
-  type Metrics,
-  type Readiness,
-} from '@emporium/platform';
+import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
 import { cartMetrics } from './cart.metrics.js';
 import type { Config } from './config.js';
 import type { CatalogGateway } from './gateways/catalog.gateway.js';
@@ -13,13 +6,9 @@ import type { CartsRepository } from './repositories/carts.repository.js';
 import { cartRoutes } from './routes/carts.routes.js';
 
 /** What the app needs from the outside world; tests pass real clients. */
-export interface Deps {
+export interface Deps extends AppDeps {
   carts: CartsRepository;
   catalog: CatalogGateway;
-  metrics: Metrics;
-  logger: Logger;
-  readiness?: Readiness;
-  faults?: Faults;
 }
 
 /** Builds cart's HTTP app (never listens). */

@@ -1,11 +1,4 @@
-import {
-  createHttpApp,
-  type Faults,
-  type HttpApp,
-  type Logger,
-  type Metrics,
-  type Readiness,
-} from '@emporium/platform';
+import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
 import { catalogMetrics } from './catalog.metrics.js';
 import type { Config } from './config.js';
 import type { ProductCache } from './repositories/product-cache.repository.js';
@@ -13,13 +6,9 @@ import type { ProductsRepository } from './repositories/products.repository.js';
 import { productRoutes } from './routes/products.routes.js';
 
 /** What the app needs from the outside world; tests pass real clients. */
-export interface Deps {
+export interface Deps extends AppDeps {
   products: ProductsRepository;
   cache: ProductCache;
-  metrics: Metrics;
-  logger: Logger;
-  readiness?: Readiness;
-  faults?: Faults;
 }
 
 /** Builds catalog's HTTP app (never listens). */

@@ -1,11 +1,4 @@
-import {
-  createHttpApp,
-  type Faults,
-  type HttpApp,
-  type Logger,
-  type Metrics,
-  type Readiness,
-} from '@emporium/platform';
+import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
 import { jwtVerifier, type JwtVerifier } from './auth/jwt-verifier.js';
 import type { Config } from './config.js';
 import type { DevIssuer } from './dev-issuer/dev-issuer.js';
@@ -19,17 +12,13 @@ import { orderRoutes } from './routes/orders.routes.js';
 import { productRoutes } from './routes/products.routes.js';
 
 /** What the app needs from the outside world; tests pass real clients. */
-export interface Deps {
+export interface Deps extends AppDeps {
   upstreams: Upstreams;
   rateLimits: RateLimitsRepository;
-  metrics: Metrics;
-  logger: Logger;
   /** Present only when DEV_ISSUER_ENABLED: serves /dev/token and the JWKS. */
   devIssuer?: DevIssuer;
   /** Defaults to a verifier over config's JWT_* variables. */
   verifier?: JwtVerifier;
-  readiness?: Readiness;
-  faults?: Faults;
 }
 
 /** Builds the gateway's HTTP app (never listens). */

@@ -1,11 +1,4 @@
-import {
-  createHttpApp,
-  type Faults,
-  type HttpApp,
-  type Logger,
-  type Metrics,
-  type Readiness,
-} from '@emporium/platform';
+import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
 import type { Config } from './config.js';
 import { inventoryMetrics } from './inventory.metrics.js';
 import type { ReservationsRepository } from './repositories/reservations.repository.js';
@@ -14,13 +7,9 @@ import { reservationRoutes } from './routes/reservations.routes.js';
 import { stockRoutes } from './routes/stock.routes.js';
 
 /** What the app needs from the outside world; tests pass real clients. */
-export interface Deps {
+export interface Deps extends AppDeps {
   stock: StockRepository;
   reservations: ReservationsRepository;
-  metrics: Metrics;
-  logger: Logger;
-  readiness?: Readiness;
-  faults?: Faults;
 }
 
 /** Builds inventory's HTTP app (never listens). */

@@ -1,22 +1,11 @@
-import {
-  createHttpApp,
-  type Faults,
-  type HttpApp,
-  type Logger,
-  type Metrics,
-  type Readiness,
-} from '@emporium/platform';
+import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
 import type { Config } from './config.js';
 import { statsRoutes, type StatsSource } from './routes/stats.routes.js';
 
 /** What the app needs from the outside world; tests pass a real runner. */
-export interface Deps {
+export interface Deps extends AppDeps {
   /** The runner whose summary `GET /stats` shows. */
   stats: StatsSource;
-  metrics: Metrics;
-  logger: Logger;
-  readiness?: Readiness;
-  faults?: Faults;
 }
 
 /** Builds loadgen's HTTP app (never listens): probes, /metrics, /openapi.json and /stats. */

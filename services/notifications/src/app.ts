@@ -1,22 +1,11 @@
-import {
-  createHttpApp,
-  type Faults,
-  type HttpApp,
-  type Logger,
-  type Metrics,
-  type Readiness,
-} from '@emporium/platform';
+import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
 import type { Config } from './config.js';
 import type { NotificationsRepository } from './repositories/notifications.repository.js';
 import { notificationRoutes } from './routes/notifications.routes.js';
 
 /** What the app needs from the outside world; tests pass real clients. */
-export interface Deps {
+export interface Deps extends AppDeps {
   notifications: NotificationsRepository;
-  metrics: Metrics;
-  logger: Logger;
-  readiness?: Readiness;
-  faults?: Faults;
 }
 
 /** Builds notifications' HTTP app (never listens). */

@@ -1,11 +1,4 @@
-import {
-  createHttpApp,
-  type Faults,
-  type HttpApp,
-  type Logger,
-  type Metrics,
-  type Readiness,
-} from '@emporium/platform';
+import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
 import type { Config } from './config.js';
 import type { CartGateway } from './gateways/cart.gateway.js';
 import type { CatalogGateway } from './gateways/catalog.gateway.js';
@@ -16,15 +9,11 @@ import { orderRoutes } from './routes/orders.routes.js';
 import { placeOrderUseCase } from './use-cases/place-order.use-case.js';
 
 /** What the app needs from the outside world; tests pass real clients. */
-export interface Deps {
+export interface Deps extends AppDeps {
   orders: OrdersRepository;
   cart: CartGateway;
   catalog: CatalogGateway;
   inventory: InventoryGateway;
-  metrics: Metrics;
-  logger: Logger;
-  readiness?: Readiness;
-  faults?: Faults;
 }
 
 /** Builds orders' HTTP app (never listens). */

@@ -150,7 +150,7 @@ export {
   type TopicData,
   type TopicDefinition,
 } from './kafka/topics.js';
-export { createHttpApp, type HttpApp, type HttpAppOptions } from './http/http-app.js';
+export { createHttpApp, type AppDeps, type HttpApp, type HttpAppOptions } from './http/http-app.js';
 export {
   createReadiness,
   type CheckStatus,

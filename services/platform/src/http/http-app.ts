@@ -15,6 +15,17 @@ import { requestContext } from './request-context.js';
 import { createRouteRegistry, type Routes } from './route-registry.js';
 import { observeRequests } from './server-metrics.js';
 
+/**
+ * What every service's `buildApp(config, deps)` takes besides its own clients: the runtime's
+ * metrics and logger, and its readiness and faults (tests may leave those out).
+ */
+export interface AppDeps {
+  metrics: Metrics;
+  logger: Logger;
+  readiness?: Readiness;
+  faults?: Faults;
+}
+
 /** Options of {@link createHttpApp}. */
 export interface HttpAppOptions {
   /** The service name, e.g. `orders`. */
