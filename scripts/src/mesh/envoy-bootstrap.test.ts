@@ -88,18 +88,22 @@ describe('envoyBootstrap', () => {
         assert.ok(listener);
         assert.equal(listener.address.socket_address.port_value, 15101 + i);
         const routes = manager(listener).route_config.virtual_hosts[0]?.routes ?? [];
-        assert.equal(routes.length, 2);
-        const [idempotent, other] = routes;
-        assert.equal(
-          idempotent?.match.headers?.[0]?.string_match.safe_regex.regex,
-          '^(GET|HEAD|PUT|DELETE|OPTIONS)$',
-        );
+        assert.equal(routes.length, 3);
+        const [idempotent, keyed, other] = routes;
+        assert.deepEqual(idempotent?.match.headers, [
+          {
+            name: ':method',
+            string_match: { safe_regex: { regex: '^(GET|HEAD|PUT|DELETE|OPTIONS)$' } },
+          },
+        ]);
         assert.deepEqual(idempotent.route.retry_policy, {
           retry_on: RETRY_ON,
           num_retries: 2,
           per_try_timeout: '0.5s',
         });
         assert.equal(idempotent.route.timeout, '2s');
+        assert.deepEqual(keyed?.match.headers, [{ name: 'idempotency-key', present_match: true }]);
+        assert.deepEqual(keyed.route.retry_policy, idempotent.route.retry_policy);
         assert.ok(other);
         assert.equal(other.match.headers, undefined);
         assert.equal(other.route.retry_policy, undefined);
@@ -256,7 +260,7 @@ describe('the Envoy sidecar, for real (cart calling catalog)', function () {
     await close(upstream.server);
   });
 
-  it('routes ingress to the app, retries GET but not POST, and counts it in /stats/prometheus', async () => {
+  it('routes ingress to the app, retries GET and keyed POST but not a bare POST, and counts it in /stats/prometheus', async () => {
     const { envoy, ingress, egress } = await sidecar();
 
     const viaIngress = await fetch(`${ingress}/hello`, {
@@ -276,14 +280,22 @@ describe('the Envoy sidecar, for real (cart calling catalog)', function () {
     failNext = 2;
     const post = await fetch(`${egress}/carts`, { method: 'POST', body: '{}' });
     assert.equal(post.status, 503);
-    assert.equal(seen.POST, 1, 'a POST is never retried');
+    assert.equal(seen.POST, 1, 'a POST is not retried');
+    failNext = 1;
+    const keyed = await fetch(`${egress}/reservations`, {
+      method: 'POST',
+      headers: { 'idempotency-key': 'order-1' },
+      body: '{}',
+    });
+    assert.equal(keyed.status, 200);
+    assert.equal(seen.POST, 3, 'a POST with an Idempotency-Key is retried');
     failNext = 0;
 
     await eventually(
-      'Envoy counts the 4 upstream requests',
+      'Envoy counts the 6 upstream requests',
       async () => {
         const stats = await (await fetch(`${envoy.adminUrl}/stats/prometheus`)).text();
-        return /envoy_cluster_upstream_rq_total\{envoy_cluster_name="catalog"\} 4\b/.test(stats)
+        return /envoy_cluster_upstream_rq_total\{envoy_cluster_name="catalog"\} 6\b/.test(stats)
           ? true
           : undefined;
       },

@@ -114,10 +114,13 @@ export interface EnvoyRoute {
   readonly name: string;
   readonly match: {
     readonly prefix: string;
-    readonly headers?: readonly {
-      readonly name: string;
-      readonly string_match: { readonly safe_regex: { readonly regex: string } };
-    }[];
+    readonly headers?: readonly (
+      | {
+          readonly name: string;
+          readonly string_match: { readonly safe_regex: { readonly regex: string } };
+        }
+      | { readonly name: string; readonly present_match: true }
+    )[];
   };
   readonly route: {
     readonly cluster: string;
@@ -358,10 +361,24 @@ function httpListener(
   };
 }
 
-/** The two routes of an egress listener: idempotent methods with retries, the rest without. */
+/** The header that makes any call safe to repeat: the upstream answers a repeat as the first. */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+/**
+ * The three routes of an egress listener: idempotent methods and calls carrying an
+ * Idempotency-Key retry, the rest do not.
+ */
 function egressRoutes(upstream: string, settings: EnvoySettings): EnvoyRoute[] {
   const timeout = duration(settings.routeTimeoutMs ?? 2000);
   const route = { cluster: upstream, timeout, auto_host_rewrite: true };
+  const retrying = {
+    ...route,
+    retry_policy: {
+      retry_on: RETRY_ON,
+      num_retries: settings.retries?.numRetries ?? 2,
+      per_try_timeout: duration(settings.perTryTimeoutMs ?? 500),
+    },
+  };
   return [
     {
       name: `${upstream}_idempotent`,
@@ -374,14 +391,14 @@ function egressRoutes(upstream: string, settings: EnvoySettings): EnvoyRoute[] {
           },
         ],
       },
-      route: {
-        ...route,
-        retry_policy: {
-          retry_on: RETRY_ON,
-          num_retries: settings.retries?.numRetries ?? 2,
-          per_try_timeout: duration(settings.perTryTimeoutMs ?? 500),
-        },
-      },
+      route: retrying,
+    },
+    // A POST with an Idempotency-Key (orders' stock reservation) is safe to send again, so the
+    // app need not retry it itself behind the sidecar.
+    {
+      name: `${upstream}_idempotency_key`,
+      match: { prefix: '/', headers: [{ name: IDEMPOTENCY_KEY_HEADER, present_match: true }] },
+      route: retrying,
     },
     // A POST may have taken effect before the failure: trying it again could do it twice.
     { name: `${upstream}_other`, match: { prefix: '/' }, route },
@@ -451,8 +468,8 @@ export function egressPorts(
  *   `settings.egress.port` (see {@link egressPorts}), so the platform's upstream client just
  *   gets `UPSTREAM_<NAME>_URL=http://127.0.0.1:<port>` and needs no Host header or prefix.
  *   Each routes to a STRICT_DNS cluster named after the upstream, with the route timeout;
- *   GET/HEAD/PUT/DELETE/OPTIONS retry on {@link RETRY_ON} under a retry budget, other methods
- *   never retry; the cluster has outlier detection and circuit-breaker thresholds.
+ *   GET/HEAD/PUT/DELETE/OPTIONS and calls with an Idempotency-Key retry on {@link RETRY_ON}
+ *   under a retry budget, anything else never retries; the cluster has outlier detection and circuit-breaker thresholds.
  * - `admin` on 127.0.0.1:`adminPort` (default 9901): Prometheus scrapes `/stats/prometheus`.
  * - With `settings.tracing`, every listener traces with the OpenTelemetry tracer (W3C
  *   `traceparent`) to the collector over OTLP/gRPC; without it, no tracing and no collector.

@@ -15,6 +15,7 @@ export {
   type StackPorts,
 } from './ports.js';
 export {
+  behindSidecarEnv,
   localSidecarBootstrap,
   sidecarEgressUrl,
   startSidecars,

@@ -45,6 +45,19 @@ export function localSidecarBootstrap(
   });
 }
 
+/**
+ * What a service's app is told when a sidecar fronts it: no retries of its own (its sidecar
+ * retries idempotent and Idempotency-Key calls under a budget; both would multiply), and,
+ * for the public gateway, to trust the one X-Forwarded-For hop its sidecar appends.
+ */
+export function behindSidecarEnv(service: ServiceName): Record<string, string> {
+  const spec = SERVICES.find((s) => s.name === service);
+  return {
+    ...(spec && spec.upstreams.length > 0 ? { UPSTREAM_RETRIES: '0' } : {}),
+    ...(service === 'gateway' ? { TRUST_PROXY: '1' } : {}),
+  };
+}
+
 /** The URL `caller`'s app uses for `callee`: its own sidecar's egress listener for it. */
 export function sidecarEgressUrl(
   caller: ServiceName,

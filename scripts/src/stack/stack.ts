@@ -13,7 +13,12 @@ import {
 } from '@emporium/harness';
 import type { StackPorts } from './ports.js';
 import { startServices } from './services.js';
-import { sidecarEgressUrl, startSidecars, type RunningSidecar } from './sidecars.js';
+import {
+  behindSidecarEnv,
+  sidecarEgressUrl,
+  startSidecars,
+  type RunningSidecar,
+} from './sidecars.js';
 import { SERVICES, type ServiceName } from './topology.js';
 
 /** Where `npm start` keeps its data across runs (Kafka topics, FerretDB databases). */
@@ -228,11 +233,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           sidecars ? ports.services[name].app : ports.services[name].service,
         ]),
       ),
-      env: {
-        ...options.env,
-        // The gateway's sidecar appends the client's address to X-Forwarded-For: trust that hop.
-        ...(sidecars ? { gateway: { TRUST_PROXY: '1', ...options.env?.gateway } } : {}),
-      },
+      env: Object.fromEntries(
+        SERVICES.map(({ name }) => [
+          name,
+          { ...(sidecars ? behindSidecarEnv(name) : {}), ...options.env?.[name] },
+        ]),
+      ),
       logLevel: options.logLevel ?? 'info',
       ...(sidecars
         ? { upstreamUrl: (caller, callee) => sidecarEgressUrl(caller, callee, ports) }

@@ -504,9 +504,16 @@ describe('cart HTTP API', () => {
       PORT: 'x',
       REDIS_URL: 'http://cache',
       CART_TTL_SECONDS: 'forever',
+      UPSTREAM_RETRIES: '9',
     });
     assert.equal(code, 78);
-    for (const variable of ['PORT', 'REDIS_URL', 'UPSTREAM_CATALOG_URL', 'CART_TTL_SECONDS']) {
+    for (const variable of [
+      'PORT',
+      'REDIS_URL',
+      'UPSTREAM_CATALOG_URL',
+      'CART_TTL_SECONDS',
+      'UPSTREAM_RETRIES',
+    ]) {
       assert.match(stderr, new RegExp(`^ {2}${variable}: `, 'm'));
     }
   });

@@ -4,6 +4,7 @@ import {
   loadConfigOrExit,
   redisConfigShape,
   type Environment,
+  upstreamConfigShape,
 } from '@emporium/platform';
 import { Currency } from '@emporium/contracts';
 import type { z } from 'zod';
@@ -11,6 +12,7 @@ import type { z } from 'zod';
 /** Every variable cart reads. */
 export const configSchema = baseConfigSchema.extend({
   ...redisConfigShape,
+  ...upstreamConfigShape,
   /** Base URL of the catalog service (its Envoy egress listener, or catalog itself). */
   UPSTREAM_CATALOG_URL: envVar.url(),
   /** How long an untouched cart lives, in seconds; every write starts it again (7 days). */

@@ -14,7 +14,14 @@ const { logger, metrics, readiness, faults } = runtime;
 const redis = await runtime.redis(config.REDIS_URL, { ready: true });
 const carts = cartsRepository(redis, { ttlSeconds: config.CART_TTL_SECONDS, metrics });
 const catalog = catalogGateway(
-  createUpstreamClient({ name: 'catalog', baseUrl: config.UPSTREAM_CATALOG_URL, metrics, logger }),
+  createUpstreamClient({
+    name: 'catalog',
+    baseUrl: config.UPSTREAM_CATALOG_URL,
+    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    retries: config.UPSTREAM_RETRIES,
+    metrics,
+    logger,
+  }),
 );
 
 const { app } = buildApp(config, { carts, catalog, metrics, logger, readiness, faults });

@@ -4,6 +4,7 @@ import {
   loadConfigOrExit,
   redisConfigShape,
   type Environment,
+  upstreamConfigShape,
 } from '@emporium/platform';
 import { z } from 'zod';
 
@@ -31,8 +32,9 @@ const rawConfigSchema = baseConfigSchema.extend({
   UPSTREAM_NOTIFICATIONS_URL: envVar.url(),
   UPSTREAM_SHIPPING_URL: envVar.url(),
   UPSTREAM_PAYMENTS_URL: envVar.url(),
-  /** Per-attempt timeout of upstream calls, in ms. */
-  UPSTREAM_TIMEOUT_MS: envVar.int(50, 60_000).default(3000),
+  ...upstreamConfigShape,
+  /** Per-attempt timeout of upstream calls, in ms (longer: orders calls three services itself). */
+  UPSTREAM_TIMEOUT_MS: upstreamConfigShape.UPSTREAM_TIMEOUT_MS.default(3000),
   /** The issuer's JWKS, e.g. Cognito's `https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json`. */
   JWT_JWKS_URL: envVar.url().optional(),
   /** The `iss` every token must carry (Cognito: `https://cognito-idp.<region>.amazonaws.com/<pool>`). */

@@ -5,6 +5,7 @@ import {
   loadConfigOrExit,
   mongoConfigShape,
   type Environment,
+  upstreamConfigShape,
 } from '@emporium/platform';
 import type { z } from 'zod';
 
@@ -12,6 +13,7 @@ import type { z } from 'zod';
 export const configSchema = baseConfigSchema.extend({
   ...kafkaConfigShape,
   ...mongoConfigShape,
+  ...upstreamConfigShape,
   MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('orders'),
   /** Where the cart service is reached (its Envoy egress listener, or the service itself). */
   UPSTREAM_CART_URL: envVar.url(),
@@ -19,8 +21,6 @@ export const configSchema = baseConfigSchema.extend({
   UPSTREAM_CATALOG_URL: envVar.url(),
   /** Where the inventory service is reached. */
   UPSTREAM_INVENTORY_URL: envVar.url(),
-  /** Per-attempt timeout of every call to another service, in ms. */
-  UPSTREAM_TIMEOUT_MS: envVar.int(50, 60_000).default(2000),
   /** How often the outbox relay looks for unsent events, in ms. */
   OUTBOX_INTERVAL_MS: envVar.int(50, 60_000).default(500),
 });

@@ -22,7 +22,14 @@ const orders = ordersRepository(runtime.mongo(config).db(config.MONGO_DATABASE))
 await orders.ensureIndexes();
 
 const upstream = (name: string, baseUrl: string) =>
-  createUpstreamClient({ name, baseUrl, timeoutMs: config.UPSTREAM_TIMEOUT_MS, metrics, logger });
+  createUpstreamClient({
+    name,
+    baseUrl,
+    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    retries: config.UPSTREAM_RETRIES,
+    metrics,
+    logger,
+  });
 const cart = cartGateway(upstream('cart', config.UPSTREAM_CART_URL));
 const catalog = catalogGateway(upstream('catalog', config.UPSTREAM_CATALOG_URL));
 const inventory = inventoryGateway(upstream('inventory', config.UPSTREAM_INVENTORY_URL));

@@ -193,6 +193,7 @@ export {
   kafkaSasl,
   mongoConfigShape,
   redisConfigShape,
+  upstreamConfigShape,
 } from './service/service-config.js';
 export { outboxPublisher } from './service/outbox-publisher.js';
 export { listen } from './service/listen.js';

@@ -24,7 +24,14 @@ export function createUpstreams(
   logger: Logger,
 ): Upstreams {
   const client = (name: string, baseUrl: string): UpstreamClient =>
-    createUpstreamClient({ name, baseUrl, timeoutMs: config.UPSTREAM_TIMEOUT_MS, metrics, logger });
+    createUpstreamClient({
+      name,
+      baseUrl,
+      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+      retries: config.UPSTREAM_RETRIES,
+      metrics,
+      logger,
+    });
   return {
     catalog: client('catalog', config.UPSTREAM_CATALOG_URL),
     cart: client('cart', config.UPSTREAM_CART_URL),

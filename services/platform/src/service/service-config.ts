@@ -28,6 +28,18 @@ export const redisConfigShape = {
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
 };
 
+/** The variables of a service that calls others, besides each `UPSTREAM_<NAME>_URL`. */
+export const upstreamConfigShape = {
+  /** Per-attempt timeout of every call to another service, in ms. */
+  UPSTREAM_TIMEOUT_MS: envVar.int(50, 60_000).default(2000),
+  /**
+   * Retries of an idempotent call after its first attempt. 0 behind an Envoy sidecar: the
+   * sidecar retries under a retry budget, and retrying in both places would multiply the load
+   * an ailing service gets (3 app attempts × 3 Envoy tries = 9 requests).
+   */
+  UPSTREAM_RETRIES: envVar.int(0, 5).default(2),
+};
+
 /** Kafka SASL settings from a parsed config, when all three are set. */
 export function kafkaSasl(config: {
   KAFKA_SASL_MECHANISM?: 'scram-sha-256' | 'scram-sha-512' | undefined;
