@@ -150,6 +150,17 @@ export {
   type TopicData,
   type TopicDefinition,
 } from './kafka/topics.js';
+export {
+  ADMIN_ROLE,
+  IDENTITY_HEADERS,
+  callerOf,
+  isAdmin,
+  mayActFor,
+  requireAdmin,
+  type AdminGuard,
+  type Caller,
+  type HeaderMap,
+} from './http/identity.js';
 export { createHttpApp, type AppDeps, type HttpApp, type HttpAppOptions } from './http/http-app.js';
 export {
   createReadiness,

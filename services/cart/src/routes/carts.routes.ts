@@ -1,3 +1,4 @@
+import { callerOf, mayActFor } from '@emporium/platform';
 import { AmountMinor, Currency, Id, Sku } from '@emporium/contracts';
 import type { Routes } from '@emporium/platform';
 import type { Request } from 'express';
@@ -56,10 +57,7 @@ export interface CartRoutesDeps {
  * inside the mesh (orders reading and clearing a cart), which the gateway never lets through.
  */
 function assertMayAccess(req: Request, userId: string): void {
-  const caller = req.get('x-user-id');
-  if (caller === undefined || caller === userId) return;
-  const roles = (req.get('x-user-roles') ?? '').split(',').map((role) => role.trim());
-  if (!roles.includes('admin')) throw notYourCart();
+  if (!mayActFor(callerOf(req.headers), userId)) throw notYourCart();
 }
 
 /** GET/DELETE /carts/:userId, PUT/DELETE /carts/:userId/lines/:sku. */

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { ProductUpdated, Sku } from '@emporium/contracts';
-import { canManageCatalogue, identityFromHeaders } from './identity.js';
 import { createProduct, ProductSchema, reviseProduct, type ProductDraft } from './product.js';
 import { escapeRegExp, resolveQuery } from './product-query.js';
 import { SEED_CATALOGUE, seedProducts } from './seed-catalogue.js';
@@ -82,19 +81,6 @@ describe('product search', () => {
     const pattern = new RegExp(escapeRegExp(text), 'i');
     assert.ok(pattern.test(`A ${text.toUpperCase()} B`.toLowerCase()));
     assert.equal(new RegExp(escapeRegExp('a.c')).test('abc'), false);
-  });
-});
-
-describe('identity', () => {
-  it('reads the user and roles the gateway forwards', () => {
-    assert.equal(identityFromHeaders({}), undefined);
-    assert.equal(identityFromHeaders({ 'x-user-id': '  ', 'x-user-roles': 'admin' }), undefined);
-    const admin = identityFromHeaders({ 'x-user-id': 'u-1', 'x-user-roles': 'customer, Admin' });
-    assert.deepEqual(admin, { userId: 'u-1', roles: ['customer', 'admin'] });
-    assert.ok(canManageCatalogue(admin));
-    const customer = identityFromHeaders({ 'x-user-id': ['u-2'], 'x-user-roles': 'customer' });
-    assert.ok(customer && !canManageCatalogue(customer));
-    assert.deepEqual(identityFromHeaders({ 'x-user-id': 'u-3' })?.roles, []);
   });
 });
 

@@ -1,8 +1,8 @@
+import { callerOf, requireAdmin } from '@emporium/platform';
 import { AmountMinor, Currency, Id, Sku } from '@emporium/contracts';
 import type { Routes } from '@emporium/platform';
 import { z } from 'zod';
 import type { CatalogMetrics } from '../catalog.metrics.js';
-import { identityFromHeaders } from '../domain/identity.js';
 import {
   Category,
   createProduct,
@@ -15,7 +15,6 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, resolveQuery } from '../domain/produc
 import { concurrentUpdate, productNotFound, skuExists, skuImmutable } from '../errors.js';
 import type { ProductCache } from '../repositories/product-cache.repository.js';
 import type { ProductsRepository } from '../repositories/products.repository.js';
-import { requireAdminForWrites } from './require-admin.middleware.js';
 
 /** The fields a client sends to create a product. */
 export const ProductInputSchema = z
@@ -130,7 +129,13 @@ export function productRoutes(routes: Routes, deps: ProductRoutesDeps): void {
   );
 
   // Everything registered below is a write: the guard runs before its body is even parsed.
-  routes.use(requireAdminForWrites);
+  routes.use(
+    requireAdmin({
+      methods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      path: (path) => path === '/products' || path.startsWith('/products/'),
+      action: 'Changing the catalogue',
+    }),
+  );
 
   routes.post(
     '/products',
@@ -148,7 +153,7 @@ export function productRoutes(routes: Routes, deps: ProductRoutesDeps): void {
         {
           productId: product.id,
           sku: product.sku,
-          userId: identityFromHeaders(req.headers)?.userId,
+          userId: callerOf(req.headers)?.userId,
         },
         'product created',
       );
@@ -191,10 +196,7 @@ export function productRoutes(routes: Routes, deps: ProductRoutesDeps): void {
           // at worst until the TTL (see the platform's cache-aside).
           await cache.invalidate(id);
           catalogMetrics.productsChanged('updated');
-          req.log.info(
-            { productId: id, userId: identityFromHeaders(req.headers)?.userId },
-            'product updated',
-          );
+          req.log.info({ productId: id, userId: callerOf(req.headers)?.userId }, 'product updated');
           res.json(outcome.product);
       }
     },

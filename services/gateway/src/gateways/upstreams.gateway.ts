@@ -3,6 +3,7 @@ import {
   type Logger,
   type Metrics,
   type UpstreamClient,
+  IDENTITY_HEADERS,
 } from '@emporium/platform';
 import type { Config } from '../config.js';
 
@@ -48,5 +49,8 @@ export function identityHeaders(
   identity: { userId: string; roles: string[] } | undefined,
 ): Record<string, string> {
   if (!identity) return {};
-  return { 'x-user-id': identity.userId, 'x-user-roles': identity.roles.join(',') };
+  return {
+    [IDENTITY_HEADERS.userId]: identity.userId,
+    [IDENTITY_HEADERS.roles]: identity.roles.join(','),
+  };
 }

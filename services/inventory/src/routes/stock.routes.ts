@@ -1,10 +1,10 @@
+import { requireAdmin } from '@emporium/platform';
 import { Sku } from '@emporium/contracts';
 import type { Routes } from '@emporium/platform';
 import { z } from 'zod';
 import { stockNotFound } from '../errors.js';
 import type { StockLevel } from '../domain/stock.js';
 import type { StockRepository } from '../repositories/stock.repository.js';
-import { adminOnly } from './identity.js';
 
 /** Units of one sku as the API returns them. */
 export const StockSchema = z
@@ -30,7 +30,13 @@ const toJson = (stock: StockLevel): z.output<typeof StockSchema> => ({
 
 /** GET /stock/:sku and PUT /stock/:sku (admin). */
 export function stockRoutes(routes: Routes, stock: StockRepository): void {
-  routes.use(adminOnly(['PUT'], '/stock/'));
+  routes.use(
+    requireAdmin({
+      methods: ['PUT'],
+      path: (path) => path.startsWith('/stock/'),
+      action: 'Changing stock',
+    }),
+  );
   routes.get(
     '/stock/:sku',
     {

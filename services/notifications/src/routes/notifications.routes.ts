@@ -1,3 +1,4 @@
+import { callerOf, mayActFor } from '@emporium/platform';
 import { Id } from '@emporium/contracts';
 import type { Routes } from '@emporium/platform';
 import { z } from 'zod';
@@ -22,17 +23,6 @@ export const NotificationListSchema = z
   .object({ items: z.array(NotificationSchema) })
   .meta({ id: 'NotificationList' });
 
-/**
- * May the caller read this customer's notifications? The gateway verifies the JWT and forwards
- * `x-user-id` and `x-user-roles`; a call without `x-user-id` comes from inside the cluster.
- */
-function mayRead(req: { get(header: string): string | undefined }, userId: string): boolean {
-  const caller = req.get('x-user-id');
-  if (caller === undefined) return true;
-  const roles = (req.get('x-user-roles') ?? '').split(',').map((role) => role.trim());
-  return caller === userId || roles.includes('admin');
-}
-
 /** GET /notifications?userId=. */
 export function notificationRoutes(routes: Routes, notifications: NotificationsRepository): void {
   routes.get(
@@ -47,7 +37,7 @@ export function notificationRoutes(routes: Routes, notifications: NotificationsR
     },
     async (req, res) => {
       const { userId } = req.query;
-      if (!mayRead(req, userId)) throw notificationsForbidden(userId);
+      if (!mayActFor(callerOf(req.headers), userId)) throw notificationsForbidden(userId);
       res.json({ items: await notifications.listByUser(userId) });
     },
   );

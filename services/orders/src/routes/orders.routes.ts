@@ -1,11 +1,10 @@
 import { AmountMinor, Currency, Id, Sku } from '@emporium/contracts';
-import { errors, type AppError, type Routes } from '@emporium/platform';
+import { errors, type AppError, type Routes, callerOf, mayActFor } from '@emporium/platform';
 import { z } from 'zod';
 import { ORDER_STATUSES } from '../domain/order.js';
 import { orderNotFound } from '../errors.js';
 import type { OrdersRepository } from '../repositories/orders.repository.js';
 import type { PlaceOrder } from '../use-cases/place-order.use-case.js';
-import { mayActFor } from './identity.js';
 
 const Status = z.enum(ORDER_STATUSES);
 const Time = z.iso.datetime({ offset: true });
@@ -73,7 +72,7 @@ export function orderRoutes(
     },
     async (req, res) => {
       const { userId } = req.body;
-      if (!mayActFor(req, userId)) throw forbidden();
+      if (!mayActFor(callerOf(req.headers), userId)) throw forbidden();
       const order = await placeOrder(userId, req.log);
       res
         .status(202)
@@ -92,7 +91,8 @@ export function orderRoutes(
     async (req, res) => {
       const order = await orders.findById(req.params.id);
       // Someone else's order is "not found", so ids cannot be probed for existence.
-      if (!order || !mayActFor(req, order.userId)) throw orderNotFound(req.params.id);
+      if (!order || !mayActFor(callerOf(req.headers), order.userId))
+        throw orderNotFound(req.params.id);
       res.json(order);
     },
   );
@@ -109,7 +109,7 @@ export function orderRoutes(
     },
     async (req, res) => {
       const { userId, limit } = req.query;
-      if (!mayActFor(req, userId)) throw forbidden();
+      if (!mayActFor(callerOf(req.headers), userId)) throw forbidden();
       res.json({ items: await orders.listByUser(userId, limit) });
     },
   );

@@ -1,3 +1,4 @@
+import { callerOf, mayActFor } from '@emporium/platform';
 import { AmountMinor, Currency, Id } from '@emporium/contracts';
 import type { Routes } from '@emporium/platform';
 import { z } from 'zod';
@@ -18,17 +19,6 @@ export const PaymentSchema = z
   })
   .meta({ id: 'Payment' });
 
-/**
- * May the caller see a customer's data? The gateway verifies the JWT and forwards `x-user-id`
- * and `x-user-roles`; a call without `x-user-id` comes from inside the cluster and is trusted.
- */
-function maySee(req: { get(header: string): string | undefined }, userId: string): boolean {
-  const caller = req.get('x-user-id');
-  if (caller === undefined) return true;
-  const roles = (req.get('x-user-roles') ?? '').split(',').map((role) => role.trim());
-  return caller === userId || roles.includes('admin');
-}
-
 /** GET /payments/:orderId. */
 export function paymentRoutes(routes: Routes, payments: PaymentsRepository): void {
   routes.get(
@@ -43,7 +33,8 @@ export function paymentRoutes(routes: Routes, payments: PaymentsRepository): voi
     },
     async (req, res) => {
       const payment = await payments.findByOrderId(req.params.orderId);
-      if (!payment || !maySee(req, payment.userId)) throw paymentNotFound(req.params.orderId);
+      if (!payment || !mayActFor(callerOf(req.headers), payment.userId))
+        throw paymentNotFound(req.params.orderId);
       res.json(payment);
     },
   );
