@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   assertValidOpenApi,
   freePort,
+  json,
+  problem,
   runNodeScript,
   serviceMain,
+  startHttpStub,
   startRedis,
+  type HttpStub,
   type RedisServer,
 } from '@emporium/harness';
 import {
@@ -63,65 +67,27 @@ type CatalogMode = 'up' | 'unavailable' | 'slow' | 'reset';
  * A real HTTP server answering `GET /products?skus=` like catalog does; it can also answer 503,
  * be slower than the client's timeout, or drop the connection.
  */
-function startCatalog(products: Product[]): Promise<{
-  url: string;
-  mode: CatalogMode;
-  requests: string[];
-  stop(): Promise<void>;
-}> {
+async function startCatalog(products: Product[]): Promise<HttpStub & { mode: CatalogMode }> {
   const bySku = new Map(products.map((p) => [p.sku, p]));
-  const state = {
-    url: '',
-    mode: 'up' as CatalogMode,
-    requests: [] as string[],
-    stop: (): Promise<void> => Promise.resolve(),
-  };
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://catalog');
-    state.requests.push(`${req.method ?? ''} ${url.pathname}${url.search}`);
-    const json = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
-      res.writeHead(status, { 'content-type': 'application/json', ...headers });
-      res.end(JSON.stringify(body));
-    };
-    if (state.mode === 'reset') {
-      req.socket.destroy();
-      return;
-    }
-    if (state.mode === 'unavailable') {
-      json(
-        503,
-        { type: 'urn:emporium:problem:unavailable', status: 503, code: 'UNAVAILABLE' },
-        { 'retry-after': '7' },
-      );
-      return;
-    }
-    const answer = (): void => {
-      if (req.method !== 'GET' || url.pathname !== '/products') {
-        json(404, { status: 404, code: 'NOT_FOUND' });
+  const state = { mode: 'up' as CatalogMode };
+  const stub = await startHttpStub({
+    'GET /products': async ({ query }, res) => {
+      if (state.mode === 'reset') {
+        res.destroy();
         return;
       }
-      const skus = (url.searchParams.get('skus') ?? '').split(',').filter(Boolean);
+      if (state.mode === 'unavailable') {
+        problem(res, 503, 'UNAVAILABLE', {}, { 'retry-after': '7' });
+        return;
+      }
+      if (state.mode === 'slow') await sleep(1_000);
+      const skus = (query.get('skus') ?? '').split(',').filter(Boolean);
       const items = skus.flatMap((sku) => bySku.get(sku) ?? []);
-      json(200, { items, total: items.length, limit: 20, offset: 0 });
-    };
-    if (state.mode === 'slow') setTimeout(answer, 1_000);
-    else answer();
+      json(res, 200, { items, total: items.length, limit: 20, offset: 0 });
+    },
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      state.url = `http://127.0.0.1:${String(port)}`;
-      state.stop = () =>
-        new Promise<void>((done) => {
-          server.closeAllConnections();
-          server.close(() => {
-            done();
-          });
-        });
-      resolve(state);
-    });
-  });
+  // The stub joins `state`, so a test's `catalog.mode = ...` is what the handler reads.
+  return Object.assign(state, stub);
 }
 
 interface Problem {
@@ -237,7 +203,10 @@ describe('cart HTTP API', () => {
     assert.deepEqual((response.body as CartBody).lines, [
       { sku: 'MUG-CER-350', name: 'Product MUG-CER-350', quantity: 2, unitPriceMinor: 1250 },
     ]);
-    assert.equal(catalog.requests.at(-1), 'GET /products?skus=MUG-CER-350');
+    assert.equal(
+      catalog.calls.map((call) => `${call.method} ${call.url}`).at(-1),
+      'GET /products?skus=MUG-CER-350',
+    );
 
     await putLine('u-1', 'TEA-EARL-100', 3);
     response = await putLine('u-1', 'MUG-CER-350', 1);

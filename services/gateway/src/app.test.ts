@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { assertValidOpenApi, freePort, startRedis, type RedisServer } from '@emporium/harness';
+import { createServer, type Server } from 'node:http';
+import {
+  assertValidOpenApi,
+  freePort,
+  json,
+  problem,
+  startHttpStub,
+  startRedis,
+  type HttpStub,
+  type RedisServer,
+} from '@emporium/harness';
 import { createMetrics, createRedisClient, type HttpApp, type Metrics } from '@emporium/platform';
 import type { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
@@ -13,14 +21,6 @@ import { configSchema, DEV_ISSUER } from './config.js';
 import { createDevIssuer } from './dev-issuer/dev-issuer.js';
 import { createUpstreams } from './gateways/upstreams.gateway.js';
 import { rateLimitsRepository } from './repositories/rate-limits.repository.js';
-
-/** What the fake services saw: one entry per upstream call. */
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
 
 const ISSUER = 'https://issuer.test/pool-1';
 const AUDIENCE = 'emporium-web';
@@ -38,151 +38,126 @@ const product = (id: string, sku: string) => ({
   updatedAt: '2026-11-27T10:00:00.000Z',
 });
 
-const problem = (status: number, code: string) => ({
-  type: `urn:emporium:problem:${code.toLowerCase()}`,
-  title: 'Error',
-  status,
-  detail: code,
-  code,
+const cart = (userId: string) => ({
+  userId,
+  lines: [],
+  currency: 'EUR',
+  totalMinor: 0,
+  updatedAt: '2026-11-27T10:00:00.000Z',
 });
 
 /**
  * The services behind the gateway, answering per the API contract over real HTTP. Each lives
  * under its own prefix (`/catalog/products/...`), which the UPSTREAM_* base URLs carry.
  */
-function fakeServices(seen: Seen[], jwks: () => unknown): Server {
-  return createServer((req, res) => {
-    let raw = '';
-    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      const body: unknown = raw ? JSON.parse(raw) : undefined;
-      seen.push({
-        method: req.method ?? '',
-        url: url.pathname + url.search,
-        headers: req.headers,
-        body,
-      });
-      const send = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
-        const type = status >= 400 ? 'application/problem+json' : 'application/json';
-        res.writeHead(
-          status,
-          payload === undefined ? headers : { 'content-type': type, ...headers },
-        );
-        res.end(payload === undefined ? undefined : JSON.stringify(payload));
-        return true;
-      };
-      const user = String(req.headers['x-user-id'] ?? '');
-      const route = `${req.method ?? ''} ${url.pathname}`;
-      const match = (re: RegExp) => re.exec(route);
-      let m: RegExpExecArray | null;
-      if (route === 'GET /jwks.json') return send(200, jwks());
-      if (route === 'GET /catalog/products') {
-        return send(200, { items: [product('p-1', 'MUG-1')], total: 1, limit: 20, offset: 0 });
-      }
-      if ((m = match(/^GET \/catalog\/products\/([^/]+)$/))) {
-        const skus: Record<string, string> = {
-          'p-1': 'MUG-1',
-          'p-nostock': 'NOSTOCK-1',
-          'p-down': 'DOWN-1',
-        };
-        const sku = skus[m[1] ?? ''];
-        return sku
-          ? send(200, product(m[1] ?? '', sku))
-          : send(404, problem(404, 'PRODUCT_NOT_FOUND'));
-      }
-      if (route === 'POST /catalog/products')
-        return send(201, product('p-new', 'NEW-1'), { location: '/products/p-new' });
-      if ((m = match(/^PUT \/catalog\/products\/([^/]+)$/))) {
-        return m[1] === 'p-1'
-          ? send(200, product('p-1', 'MUG-1'))
-          : send(404, problem(404, 'PRODUCT_NOT_FOUND'));
-      }
-      if (route === 'GET /inventory/stock/MUG-1')
-        return send(200, { sku: 'MUG-1', available: 7, reserved: 1, committed: 0 });
-      if (route === 'GET /inventory/stock/NOSTOCK-1')
-        return send(404, problem(404, 'STOCK_NOT_FOUND'));
-      if (route === 'GET /inventory/stock/DOWN-1')
-        return send(503, problem(503, 'UNAVAILABLE'), { 'retry-after': '5' });
-      if ((m = match(/^PUT \/inventory\/stock\/([^/]+)$/))) {
-        return send(200, {
-          sku: m[1],
-          available: (body as { available: number }).available,
-          reserved: 0,
-          committed: 0,
-        });
-      }
-      const cart = (userId: string) => ({
-        userId,
+function startFakeServices(jwks: () => unknown): Promise<HttpStub> {
+  const skus: Partial<Record<string, string>> = {
+    'p-1': 'MUG-1',
+    'p-nostock': 'NOSTOCK-1',
+    'p-down': 'DOWN-1',
+  };
+  return startHttpStub({
+    'GET /jwks.json': (_req, res) => {
+      json(res, 200, jwks());
+    },
+    'GET /catalog/products': (_req, res) => {
+      json(res, 200, { items: [product('p-1', 'MUG-1')], total: 1, limit: 20, offset: 0 });
+    },
+    'GET /catalog/products/:id': ({ params: { id } }, res) => {
+      const sku = skus[id];
+      if (sku) json(res, 200, product(id, sku));
+      else problem(res, 404, 'PRODUCT_NOT_FOUND');
+    },
+    'POST /catalog/products': (_req, res) => {
+      json(res, 201, product('p-new', 'NEW-1'), { location: '/products/p-new' });
+    },
+    'PUT /catalog/products/:id': ({ params: { id } }, res) => {
+      if (id === 'p-1') json(res, 200, product('p-1', 'MUG-1'));
+      else problem(res, 404, 'PRODUCT_NOT_FOUND');
+    },
+    'GET /inventory/stock/MUG-1': (_req, res) => {
+      json(res, 200, { sku: 'MUG-1', available: 7, reserved: 1, committed: 0 });
+    },
+    'GET /inventory/stock/NOSTOCK-1': (_req, res) => {
+      problem(res, 404, 'STOCK_NOT_FOUND');
+    },
+    'GET /inventory/stock/DOWN-1': (_req, res) => {
+      problem(res, 503, 'UNAVAILABLE', {}, { 'retry-after': '5' });
+    },
+    'PUT /inventory/stock/:sku': ({ params: { sku }, body }, res) => {
+      const { available } = body as { available: number };
+      json(res, 200, { sku, available, reserved: 0, committed: 0 });
+    },
+    'PUT /cart/carts/:userId/lines/:sku': ({ params: { userId, sku } }, res) => {
+      if (sku === 'UNKNOWN-1') problem(res, 404, 'UNKNOWN_SKU');
+      else json(res, 200, cart(userId));
+    },
+    'GET /cart/carts/:userId': ({ params: { userId } }, res) => {
+      json(res, 200, cart(userId));
+    },
+    'DELETE /cart/carts/:userId/lines/:sku': ({ params: { userId } }, res) => {
+      json(res, 200, cart(userId));
+    },
+    'DELETE /cart/carts/:userId': (_req, res) => {
+      res.writeHead(204).end();
+    },
+    'POST /orders/orders': ({ body }, res) => {
+      if ((body as { userId: string }).userId === 'bob') problem(res, 409, 'CART_EMPTY');
+      else json(res, 202, { orderId: 'o-1', status: 'PENDING' }, { location: '/orders/o-1' });
+    },
+    'GET /orders/orders': (_req, res) => {
+      json(res, 200, { items: [] });
+    },
+    'GET /orders/orders/:id': ({ params: { id }, headers }, res) => {
+      const order = {
+        orderId: 'o-1',
+        userId: 'alice',
+        status: 'SHIPPED',
         lines: [],
-        currency: 'EUR',
         totalMinor: 0,
-        updatedAt: '2026-11-27T10:00:00.000Z',
+        currency: 'EUR',
+        createdAt: 'x',
+        updatedAt: 'x',
+        history: [],
+      };
+      if (id === 'o-1' && headers['x-user-id'] === 'alice') json(res, 200, order);
+      else problem(res, 404, 'ORDER_NOT_FOUND');
+    },
+    'GET /shipping/shipments/o-1': (_req, res) => {
+      json(res, 200, {
+        orderId: 'o-1',
+        trackingId: 'EMP1',
+        carrier: 'EMPORIUM-POST',
+        status: 'DISPATCHED',
       });
-      if ((m = match(/^PUT \/cart\/carts\/([^/]+)\/lines\/([^/]+)$/))) {
-        return m[2] === 'UNKNOWN-1'
-          ? send(404, problem(404, 'UNKNOWN_SKU'))
-          : send(200, cart(m[1] ?? ''));
-      }
-      if ((m = match(/^(GET|DELETE) \/cart\/carts\/([^/]+)(\/lines\/[^/]+)?$/))) {
-        return m[1] === 'DELETE' && !m[3] ? send(204) : send(200, cart(m[2] ?? ''));
-      }
-      if (route === 'POST /orders/orders') {
-        const { userId } = body as { userId: string };
-        if (userId === 'bob') return send(409, problem(409, 'CART_EMPTY'));
-        return send(202, { orderId: 'o-1', status: 'PENDING' }, { location: '/orders/o-1' });
-      }
-      if (route === 'GET /orders/orders') return send(200, { items: [] });
-      if ((m = match(/^GET \/orders\/orders\/([^/]+)$/))) {
-        const order = {
-          orderId: 'o-1',
-          userId: 'alice',
-          status: 'SHIPPED',
-          lines: [],
-          totalMinor: 0,
-          currency: 'EUR',
-          createdAt: 'x',
-          updatedAt: 'x',
-          history: [],
-        };
-        return m[1] === 'o-1' && user === 'alice'
-          ? send(200, order)
-          : send(404, problem(404, 'ORDER_NOT_FOUND'));
-      }
-      if (route === 'GET /shipping/shipments/o-1')
-        return send(200, {
-          orderId: 'o-1',
-          trackingId: 'EMP1',
-          carrier: 'EMPORIUM-POST',
-          status: 'DISPATCHED',
-        });
-      if (route === 'GET /payments/payments/o-1')
-        return send(200, {
-          paymentId: 'pay-1',
-          orderId: 'o-1',
-          userId: 'alice',
-          amountMinor: 0,
-          currency: 'EUR',
-          status: 'AUTHORIZED',
-          createdAt: 'x',
-        });
-      if (route === 'GET /notifications/notifications') return send(200, { items: [] });
-      return send(404, problem(404, 'NOT_FOUND'));
-    });
+    },
+    'GET /payments/payments/o-1': (_req, res) => {
+      json(res, 200, {
+        paymentId: 'pay-1',
+        orderId: 'o-1',
+        userId: 'alice',
+        amountMinor: 0,
+        currency: 'EUR',
+        status: 'AUTHORIZED',
+        createdAt: 'x',
+      });
+    },
+    'GET /notifications/notifications': (_req, res) => {
+      json(res, 200, { items: [] });
+    },
   });
 }
 
 describe('gateway HTTP API', () => {
   let redisServer: RedisServer;
   let redis: Redis;
-  let services: Server;
+  let services: HttpStub;
   let base: string;
   let http: HttpApp;
   let metrics: Metrics;
   let issuerKey: CryptoKey;
   let otherKey: CryptoKey;
   let jwk: Record<string, unknown> = {};
-  const seen: Seen[] = [];
   /** Every 4xx status the tests below drew from the gateway. */
   const exercised = new Set<number>();
 
@@ -235,7 +210,7 @@ describe('gateway HTTP API', () => {
   };
   const bearer = async (claims: JWTPayload) => `Bearer ${await sign(claims)}`;
   const lastCall = (prefix: string) =>
-    [...seen].reverse().find((call) => call.url.startsWith(prefix));
+    [...services.calls].reverse().find((call) => call.url.startsWith(prefix));
 
   const expectProblem = (response: request.Response, status: number, code?: string) => {
     assert.equal(response.status, status, JSON.stringify(response.body));
@@ -251,9 +226,8 @@ describe('gateway HTTP API', () => {
     issuerKey = pair.privateKey;
     jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
     ({ privateKey: otherKey } = await generateKeyPair('RS256'));
-    services = fakeServices(seen, () => ({ keys: [jwk] }));
-    await new Promise<void>((resolve) => services.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${String((services.address() as AddressInfo).port)}`;
+    services = await startFakeServices(() => ({ keys: [jwk] }));
+    base = services.url;
     const config = configSchema.parse(env());
     metrics = createMetrics({ service: 'gateway', runtimeMetrics: false });
     http = buildApp(config, {
@@ -270,7 +244,7 @@ describe('gateway HTTP API', () => {
   });
   after(async () => {
     redis.disconnect();
-    await new Promise((resolve) => services.close(resolve));
+    await services.stop();
     await redisServer.stop();
   });
 
@@ -355,7 +329,7 @@ describe('gateway HTTP API', () => {
 
     it('403 on admin routes for a user without the admin role, even claiming it in a header', async () => {
       const token = await bearer({ sub: 'alice', roles: ['shopper'] });
-      const before = seen.length;
+      const before = services.calls.length;
       for (const call of [
         request(http.app).post('/api/products').set('x-user-roles', 'admin').send({ name: 'x' }),
         request(http.app).put('/api/products/p-1').send({ name: 'x' }),
@@ -363,7 +337,7 @@ describe('gateway HTTP API', () => {
       ]) {
         expectProblem(await call.set('authorization', token), 403, 'ADMIN_REQUIRED');
       }
-      assert.equal(seen.length, before, 'nothing reached the services');
+      assert.equal(services.calls.length, before, 'nothing reached the services');
       assert.match(await metrics.text('gateway_requests_rejected_total'), /reason="forbidden"/);
     });
   });
@@ -534,14 +508,17 @@ describe('gateway HTTP API', () => {
         .get('/api/orders/o-1/payment')
         .set('authorization', alice);
       assert.equal((payment.body as { status: string }).status, 'AUTHORIZED');
-      const before = seen.filter((call) => call.url.startsWith('/shipping')).length;
+      const before = services.calls.filter((call) => call.url.startsWith('/shipping')).length;
       const bob = await bearer({ sub: 'bob' });
       expectProblem(
         await request(http.app).get('/api/orders/o-1/shipment').set('authorization', bob),
         404,
         'ORDER_NOT_FOUND',
       );
-      assert.equal(seen.filter((call) => call.url.startsWith('/shipping')).length, before);
+      assert.equal(
+        services.calls.filter((call) => call.url.startsWith('/shipping')).length,
+        before,
+      );
       const notes = await request(http.app).get('/api/notifications').set('authorization', alice);
       assert.equal(notes.status, 200);
       assert.equal(lastCall('/notifications')?.url, '/notifications/notifications?userId=alice');

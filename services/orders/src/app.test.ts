@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   assertValidOpenApi,
   freePort,
+  json,
+  problem,
+  startHttpStub,
   startMongo,
+  type HttpStub,
   type MongoServer,
   runNodeScript,
 } from '@emporium/harness';
@@ -42,34 +43,7 @@ interface Line {
   quantity: number;
 }
 
-/** A real HTTP server answering with `handle`; the test double of a remote service. */
-async function serve(
-  handle: (req: IncomingMessage, body: string, res: ServerResponse) => Promise<void> | void,
-): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      void Promise.resolve(handle(req, body, res)).catch(() => res.destroy());
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`, server };
-}
-
-function json(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
-  res.writeHead(status, { 'content-type': type }).end(JSON.stringify(body));
-}
-
-function problem(res: ServerResponse, status: number, code: string, extra = {}): void {
-  json(
-    res,
-    status,
-    { type: 'about:blank', title: code, status, detail: code, code, ...extra },
-    'application/problem+json',
-  );
-}
+type Upstream = 'cart' | 'catalog' | 'inventory';
 
 /** Cart, catalog and inventory as the contract describes them, with knobs for failures. */
 class FakeUpstreams {
@@ -77,96 +51,94 @@ class FakeUpstreams {
   readonly products = new Map<string, Product>();
   readonly stock = new Map<string, number>();
   readonly reservations = new Map<string, Line[]>();
-  readonly calls: string[] = [];
   catalogDelayMs = 0;
   /** Inventory answers this many 503s before working again. */
   inventoryFailures = 0;
   cartDeleteFails = false;
-  urls = { cart: '', catalog: '', inventory: '' };
-  private servers: Server[] = [];
+  private stubs: Partial<Record<Upstream, HttpStub>> = {};
 
   async start(): Promise<void> {
-    const cart = await serve((req, _body, res) => {
-      this.calls.push(`cart ${req.method ?? ''} ${req.url ?? ''}`);
-      const userId = decodeURIComponent((req.url ?? '').split('/')[2] ?? '');
-      if (req.method === 'DELETE') {
+    const cart = await startHttpStub({
+      'GET /carts/:userId': ({ params: { userId } }, res) => {
+        const lines = (this.carts.get(userId) ?? []).map((line) => ({
+          ...line,
+          name: `cart's stale name of ${line.sku}`,
+          unitPriceMinor: 1, // stale on purpose: orders must price from catalog
+        }));
+        json(res, 200, {
+          userId,
+          lines,
+          currency: 'EUR',
+          totalMinor: lines.length,
+          updatedAt: new Date().toISOString(),
+        });
+      },
+      'DELETE /carts/:userId': ({ params: { userId } }, res) => {
         if (this.cartDeleteFails) {
           problem(res, 500, 'INTERNAL');
           return;
         }
         this.carts.delete(userId);
         res.writeHead(204).end();
-        return;
-      }
-      const lines = (this.carts.get(userId) ?? []).map((line) => ({
-        ...line,
-        name: `cart's stale name of ${line.sku}`,
-        unitPriceMinor: 1, // stale on purpose: orders must price from catalog
-      }));
-      json(res, 200, {
-        userId,
-        lines,
-        currency: 'EUR',
-        totalMinor: lines.length,
-        updatedAt: new Date().toISOString(),
-      });
+      },
     });
-    const catalog = await serve(async (req, _body, res) => {
-      this.calls.push(`catalog ${req.method ?? ''} ${req.url ?? ''}`);
-      if (this.catalogDelayMs > 0) await sleep(this.catalogDelayMs);
-      const url = new URL(req.url ?? '/', 'http://catalog');
-      const skus = (url.searchParams.get('skus') ?? '').split(',');
-      const items = skus.flatMap((sku) => {
-        const product = this.products.get(sku);
-        return product ? [product] : [];
-      });
-      json(res, 200, {
-        items,
-        total: items.length,
-        limit: Number(url.searchParams.get('limit')),
-        offset: 0,
-      });
+    const catalog = await startHttpStub({
+      'GET /products': async ({ query }, res) => {
+        if (this.catalogDelayMs > 0) await sleep(this.catalogDelayMs);
+        const skus = (query.get('skus') ?? '').split(',');
+        const items = skus.flatMap((sku) => {
+          const product = this.products.get(sku);
+          return product ? [product] : [];
+        });
+        json(res, 200, {
+          items,
+          total: items.length,
+          limit: Number(query.get('limit')),
+          offset: 0,
+        });
+      },
     });
-    const inventory = await serve((req, body, res) => {
-      this.calls.push(`inventory ${req.method ?? ''} ${req.url ?? ''}`);
-      if (this.inventoryFailures > 0) {
-        this.inventoryFailures -= 1;
-        problem(res, 503, 'UNAVAILABLE');
-        return;
-      }
-      const { orderId, lines } = JSON.parse(body) as { orderId: string; lines: Line[] };
-      const existing = this.reservations.get(orderId);
-      if (existing) {
-        json(res, 200, { orderId, status: 'RESERVED', lines: existing });
-        return;
-      }
-      const short = lines
-        .filter((line) => (this.stock.get(line.sku) ?? 0) < line.quantity)
-        .map((line) => line.sku);
-      if (short.length > 0) {
-        problem(res, 409, 'INSUFFICIENT_STOCK', { skus: short });
-        return;
-      }
-      for (const line of lines)
-        this.stock.set(line.sku, (this.stock.get(line.sku) ?? 0) - line.quantity);
-      this.reservations.set(orderId, lines);
-      json(res, 201, { orderId, status: 'RESERVED', lines });
+    const inventory = await startHttpStub({
+      'POST /reservations': ({ body }, res) => {
+        if (this.inventoryFailures > 0) {
+          this.inventoryFailures -= 1;
+          problem(res, 503, 'UNAVAILABLE');
+          return;
+        }
+        const { orderId, lines } = body as { orderId: string; lines: Line[] };
+        const existing = this.reservations.get(orderId);
+        if (existing) {
+          json(res, 200, { orderId, status: 'RESERVED', lines: existing });
+          return;
+        }
+        const short = lines
+          .filter((line) => (this.stock.get(line.sku) ?? 0) < line.quantity)
+          .map((line) => line.sku);
+        if (short.length > 0) {
+          problem(res, 409, 'INSUFFICIENT_STOCK', { skus: short });
+          return;
+        }
+        for (const line of lines)
+          this.stock.set(line.sku, (this.stock.get(line.sku) ?? 0) - line.quantity);
+        this.reservations.set(orderId, lines);
+        json(res, 201, { orderId, status: 'RESERVED', lines });
+      },
     });
-    this.urls = { cart: cart.url, catalog: catalog.url, inventory: inventory.url };
-    this.servers = [cart.server, catalog.server, inventory.server];
+    this.stubs = { cart, catalog, inventory };
   }
 
   async stop(): Promise<void> {
-    await Promise.all(
-      this.servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            server.close(() => {
-              resolve();
-            });
-          }),
-      ),
-    );
+    await Promise.all(Object.values(this.stubs).map((stub) => stub.stop()));
+  }
+
+  /** Where `upstream` listens, once started. */
+  url(upstream: Upstream): string {
+    return this.stubs[upstream]?.url ?? '';
+  }
+
+  /** The calls `upstream` received, as `POST /reservations` (with any query). */
+  calls(upstream: Upstream): string[] {
+    return (this.stubs[upstream]?.calls ?? []).map((call) => `${call.method} ${call.url}`);
   }
 
   product(sku: string, priceMinor: number, stock: number, currency = 'EUR'): void {
@@ -240,9 +212,9 @@ describe('orders HTTP API', () => {
     config = configSchema.parse({
       KAFKA_BROKERS: '127.0.0.1:1',
       MONGO_URL: mongo.url,
-      UPSTREAM_CART_URL: upstreams.urls.cart,
-      UPSTREAM_CATALOG_URL: upstreams.urls.catalog,
-      UPSTREAM_INVENTORY_URL: upstreams.urls.inventory,
+      UPSTREAM_CART_URL: upstreams.url('cart'),
+      UPSTREAM_CATALOG_URL: upstreams.url('catalog'),
+      UPSTREAM_INVENTORY_URL: upstreams.url('inventory'),
       UPSTREAM_TIMEOUT_MS: '300',
       HTTP_BODY_LIMIT: '1kb',
     });
@@ -497,7 +469,7 @@ describe('orders HTTP API', () => {
     assert.equal(retried.status, 202);
     const { orderId } = retried.body as { orderId: string };
     assert.equal(
-      upstreams.calls.filter((call) => call === 'inventory POST /reservations').length >= 2,
+      upstreams.calls('inventory').filter((call) => call === 'POST /reservations').length >= 2,
       true,
     );
     assert.deepEqual(upstreams.reservations.get(orderId), [{ sku: 'MUG-CER-350', quantity: 1 }]);

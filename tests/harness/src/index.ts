@@ -25,6 +25,17 @@ export {
 } from './components/prometheus.js';
 export { startRedis, type RedisOptions, type RedisServer } from './components/redis.js';
 export {
+  json,
+  problem,
+  startHttpStub,
+  type HttpStub,
+  type RouteParams,
+  type StubCall,
+  type StubHandler,
+  type StubRequest,
+  type StubRoutes,
+} from './http-stub.js';
+export {
   freePort,
   freePortBlock,
   httpOk,
