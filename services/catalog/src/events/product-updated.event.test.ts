@@ -2,107 +2,56 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { catalogTopic, ProductUpdated } from '@emporium/contracts';
+import { eventually, freePort, serviceMain } from '@emporium/harness';
 import {
-  eventually,
-  freePort,
-  serviceMain,
-  startKafka,
-  startMongo,
-  type KafkaServer,
-  type MongoServer,
-} from '@emporium/harness';
-import {
-  createEventProducer,
-  createKafka,
-  createMetrics,
-  createOutboxRelay,
-  decodeCloudEvent,
-  ensureTopics,
-  outboxPublisher,
-  type CloudEvent,
-  type EventProducer,
-  type OutboxRelay,
-} from '@emporium/platform';
-import type { Kafka } from 'kafkajs';
-import { MongoClient } from 'mongodb';
-import { pino } from 'pino';
+  startEventsFixture,
+  type EventsFixture,
+  type EventWatcher,
+  type WatchedEvent,
+} from '@emporium/platform/testing';
 import { createProduct, reviseProduct } from '../domain/product.js';
 import { seedProducts } from '../domain/seed-catalogue.js';
 import {
   productsRepository,
   type ProductsRepository,
 } from '../repositories/products.repository.js';
-import type { ProductUpdatedData } from './product-updated.event.js';
-
-/** A ProductUpdated as another service receives it from `catalog.v1`. */
-interface Received {
-  key: string | undefined;
-  event: CloudEvent<unknown>;
-  data: ProductUpdatedData;
-}
 
 describe('catalog events', () => {
-  const logger = pino({ level: 'silent' });
-  const metrics = createMetrics({ service: 'catalog', runtimeMetrics: false });
-  let kafkaServer: KafkaServer;
-  let mongo: MongoServer;
-  let client: MongoClient;
-  let kafka: Kafka;
-  let producer: EventProducer;
+  let fx: EventsFixture;
   let products: ProductsRepository;
-  let relay: OutboxRelay;
-  const received: Received[] = [];
-  const invalid: string[] = [];
-  const watcher = { stop: (): Promise<void> => Promise.resolve() };
-  const receivedFor = (productId: string): Received[] =>
-    received.filter((r) => r.data.productId === productId);
+  /** What inventory sees: ProductUpdated on catalog.v1, keyed by product id. */
+  let catalog: EventWatcher;
+  const receivedFor = (productId: string): WatchedEvent[] =>
+    catalog.filter((r) => ProductUpdated.is(r.event) && r.data.productId === productId);
 
   before(async () => {
-    [kafkaServer, mongo] = await Promise.all([startKafka(), startMongo()]);
-    client = new MongoClient(mongo.url);
-    products = productsRepository(client.db('catalog_events_test'));
+    fx = await startEventsFixture({
+      service: 'catalog',
+      produces: [catalogTopic],
+      source: '/emporium/catalog',
+    });
+    products = productsRepository(fx.db);
     await products.ensureIndexes();
-    kafka = createKafka({ clientId: 'catalog-test', brokers: kafkaServer.brokers, logger });
-    await ensureTopics(kafka, { topics: [catalogTopic] });
-    producer = createEventProducer({ kafka, source: '/emporium/catalog', metrics, logger });
-    await producer.connect();
-    relay = createOutboxRelay({
+    fx.relay({
       collections: products.collection,
-      publish: outboxPublisher(producer, [catalogTopic]),
-      intervalMs: 100,
       // As main.ts does: the relay's marks and the product updates never overlap on FerretDB.
       mutex: products.mutex,
       mutexKeyField: 'id',
-      metrics,
-      logger,
     });
-    relay.start();
-    // What inventory sees: ProductUpdated on catalog.v1, keyed by product id.
-    const consumer = kafka.consumer({ groupId: `watcher-${randomUUID()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: catalogTopic.name, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const event = decodeCloudEvent(message);
-        if (!ProductUpdated.is(event)) invalid.push(`${event.type} ${event.id}`);
-        else received.push({ key: message.key?.toString(), event, data: event.data });
-        return Promise.resolve();
-      },
-    });
-    watcher.stop = () => consumer.disconnect();
+    catalog = await fx.watch(catalogTopic);
   });
 
   afterEach(() => {
+    const invalid = [
+      ...catalog.invalid,
+      ...catalog
+        .filter((r) => !ProductUpdated.is(r.event))
+        .map((r) => `${r.event.type} ${r.event.id}`),
+    ];
     assert.deepEqual(invalid, [], 'every event on catalog.v1 is a valid ProductUpdated');
   });
 
-  after(async () => {
-    await watcher.stop();
-    await relay.stop();
-    await producer.disconnect();
-    await client.close();
-    await Promise.all([kafkaServer.stop(), mongo.stop()]);
-  });
+  after(() => fx.stop());
 
   it('publishes a ProductUpdated for every seeded product through the outbox, once', async () => {
     const seeded = seedProducts(new Date());
@@ -160,7 +109,7 @@ describe('catalog events', () => {
   });
 
   it('replicas seeding an empty catalogue at once insert each product once', async () => {
-    const replicas = productsRepository(client.db('catalog_seed_race_test'));
+    const replicas = productsRepository(fx.client.db('catalog_seed_race_test'));
     await replicas.ensureIndexes();
     const now = new Date();
     const inserted = await Promise.all([
@@ -180,8 +129,8 @@ describe('catalog events', () => {
         OTEL_SERVICE_NAME: 'catalog',
         TELEMETRY_ENABLED: 'false',
         PORT: String(port),
-        KAFKA_BROKERS: kafkaServer.brokers.join(','),
-        MONGO_URL: mongo.url,
+        KAFKA_BROKERS: fx.kafkaServer.brokers.join(','),
+        MONGO_URL: fx.mongoServer.url,
         MONGO_DATABASE: 'catalog_main_test',
         // Nothing listens there: catalog must start and serve without its cache.
         REDIS_URL: `redis://127.0.0.1:${String(await freePort())}`,

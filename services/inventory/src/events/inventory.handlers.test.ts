@@ -9,24 +9,8 @@ import {
   ShipmentDispatched,
   shipmentsTopic,
 } from '@emporium/contracts';
-import {
-  eventually,
-  startKafka,
-  startMongo,
-  type KafkaServer,
-  type MongoServer,
-} from '@emporium/harness';
-import {
-  createConsumerRunner,
-  createEventProducer,
-  createKafka,
-  createMetrics,
-  ensureTopics,
-  type ConsumerRunner,
-  type EventProducer,
-} from '@emporium/platform';
-import { MongoClient } from 'mongodb';
-import { pino } from 'pino';
+import { eventually } from '@emporium/harness';
+import { startEventsFixture, type EventsFixture } from '@emporium/platform/testing';
 import { inventoryMetrics } from '../inventory.metrics.js';
 import {
   reservationsRepository,
@@ -38,45 +22,29 @@ import { catalogHandler } from './product-updated.handler.js';
 import { shipmentsHandler } from './shipment-dispatched.handler.js';
 
 describe('inventory events', () => {
-  const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
-  const metrics = createMetrics({ service: 'inventory', runtimeMetrics: false });
-  let kafkaServer: KafkaServer;
-  let mongo: MongoServer;
-  let client: MongoClient;
-  let producer: EventProducer;
+  let fx: EventsFixture;
   let stock: StockRepository;
   let reservations: ReservationsRepository;
-  let runner: ConsumerRunner;
 
   before(async () => {
-    [kafkaServer, mongo] = await Promise.all([startKafka(), startMongo()]);
-    client = new MongoClient(mongo.url);
-    const db = client.db('inventory_events_test');
-    stock = stockRepository(db);
-    reservations = reservationsRepository(db, stock);
+    fx = await startEventsFixture({
+      service: 'inventory',
+      consumes: [catalogTopic, ordersTopic, shipmentsTopic],
+    });
+    stock = stockRepository(fx.db);
+    reservations = reservationsRepository(fx.db, stock);
     await stock.ensureIndexes();
     await reservations.ensureIndexes();
-    const kafka = createKafka({ clientId: 'inventory-test', brokers: kafkaServer.brokers, logger });
-    await ensureTopics(kafka, {
-      topics: [catalogTopic, ordersTopic, shipmentsTopic],
-      consumerGroups: ['inventory'],
-    });
-    producer = createEventProducer({ kafka, source: '/emporium/test', metrics, logger });
-    await producer.connect();
-    const business = inventoryMetrics(metrics, stock);
-    runner = createConsumerRunner({ kafka, groupId: 'inventory', metrics, logger })
-      .on(catalogTopic, catalogHandler(stock, 7, business))
-      .on(ordersTopic, ordersHandler(reservations, business))
-      .on(shipmentsTopic, shipmentsHandler(reservations, business));
-    await runner.start();
+    const business = inventoryMetrics(fx.metrics, stock);
+    await fx.consume((runner) =>
+      runner
+        .on(catalogTopic, catalogHandler(stock, 7, business))
+        .on(ordersTopic, ordersHandler(reservations, business))
+        .on(shipmentsTopic, shipmentsHandler(reservations, business)),
+    );
   });
 
-  after(async () => {
-    await runner.stop();
-    await producer.disconnect();
-    await client.close();
-    await Promise.all([kafkaServer.stop(), mongo.stop()]);
-  });
+  after(() => fx.stop());
 
   const now = () => new Date().toISOString();
   const product = (sku: string) => ({
@@ -119,15 +87,15 @@ describe('inventory events', () => {
       key: `p-${sku}`,
       data: product(sku),
     };
-    await producer.publish(catalogTopic, event);
+    await fx.producer.publish(catalogTopic, event);
     await eventually('the stock record', async () => (await levelOf(sku)) ?? undefined);
     assert.deepEqual(await levelOf(sku), { available: 7, reserved: 0, committed: 0 });
     await stock.setAvailable(sku, 3, new Date());
-    await producer.publish(catalogTopic, event); // a redelivery
-    await producer.publish(catalogTopic, { ...event, id: randomUUID(), data: product(sku) });
+    await fx.producer.publish(catalogTopic, event); // a redelivery
+    await fx.producer.publish(catalogTopic, { ...event, id: randomUUID(), data: product(sku) });
     // A product after them on the same key proves they were consumed.
     const marker = `MUG-${randomUUID().slice(0, 8).toUpperCase()}`;
-    await producer.publish(catalogTopic, {
+    await fx.producer.publish(catalogTopic, {
       type: ProductUpdated.type,
       key: `p-${sku}`,
       data: product(marker),
@@ -151,7 +119,7 @@ describe('inventory events', () => {
       data: cancelled(orderId, sku),
     };
     // OrderPlaced shares the topic and is ignored.
-    await producer.publish(ordersTopic, {
+    await fx.producer.publish(ordersTopic, {
       type: OrderPlaced.type,
       key: orderId,
       data: {
@@ -163,10 +131,10 @@ describe('inventory events', () => {
         placedAt: now(),
       },
     });
-    await producer.publish(ordersTopic, event);
-    await producer.publish(ordersTopic, event); // a redelivery with the same event id
+    await fx.producer.publish(ordersTopic, event);
+    await fx.producer.publish(ordersTopic, event); // a redelivery with the same event id
     // Same key, so the same partition: once `other` is released, both copies were handled.
-    await producer.publish(ordersTopic, {
+    await fx.producer.publish(ordersTopic, {
       type: OrderCancelled.type,
       key: orderId,
       data: cancelled(other, sku),
@@ -193,13 +161,13 @@ describe('inventory events', () => {
       key: orderId,
       data: dispatched(orderId),
     };
-    await producer.publish(shipmentsTopic, event);
-    await producer.publish(shipmentsTopic, event);
-    await producer.publish(shipmentsTopic, { ...event, id: randomUUID() });
+    await fx.producer.publish(shipmentsTopic, event);
+    await fx.producer.publish(shipmentsTopic, event);
+    await fx.producer.publish(shipmentsTopic, { ...event, id: randomUUID() });
     await eventually('the commit', async () =>
       (await statusOf(orderId)) === 'COMMITTED' ? true : undefined,
     );
-    await producer.publish(ordersTopic, {
+    await fx.producer.publish(ordersTopic, {
       type: OrderCancelled.type,
       key: orderId,
       data: cancelled(orderId, sku),
@@ -209,12 +177,12 @@ describe('inventory events', () => {
     const dropped = `o-${randomUUID()}`;
     assert.equal((await reservations.reserve(shipped, [{ sku, quantity: 1 }])).kind, 'created');
     assert.equal((await reservations.reserve(dropped, [{ sku, quantity: 1 }])).kind, 'created');
-    await producer.publish(shipmentsTopic, {
+    await fx.producer.publish(shipmentsTopic, {
       type: ShipmentDispatched.type,
       key: orderId,
       data: dispatched(shipped),
     });
-    await producer.publish(ordersTopic, {
+    await fx.producer.publish(ordersTopic, {
       type: OrderCancelled.type,
       key: orderId,
       data: cancelled(dropped, sku),
@@ -235,7 +203,7 @@ describe('inventory events', () => {
     assert.equal((await reservations.reserve(orderId, [{ sku, quantity: 3 }])).kind, 'created');
     // As if the process died right after the status write of an earlier delivery.
     await reservations.collection.updateOne({ orderId }, { $set: { status: 'RELEASED' } });
-    await producer.publish(ordersTopic, {
+    await fx.producer.publish(ordersTopic, {
       type: OrderCancelled.type,
       key: orderId,
       data: cancelled(orderId, sku),

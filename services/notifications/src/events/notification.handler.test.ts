@@ -10,24 +10,8 @@ import {
   ShipmentDispatched,
   shipmentsTopic,
 } from '@emporium/contracts';
-import {
-  eventually,
-  startKafka,
-  startMongo,
-  type KafkaServer,
-  type MongoServer,
-} from '@emporium/harness';
-import {
-  createConsumerRunner,
-  createEventProducer,
-  createKafka,
-  createMetrics,
-  ensureTopics,
-  type ConsumerRunner,
-  type EventProducer,
-} from '@emporium/platform';
-import { MongoClient } from 'mongodb';
-import { pino } from 'pino';
+import { eventually } from '@emporium/harness';
+import { startEventsFixture, type EventsFixture } from '@emporium/platform/testing';
 import {
   notificationsRepository,
   type NotificationsRepository,
@@ -35,44 +19,25 @@ import {
 import { notificationHandler } from './notification.handler.js';
 
 describe('notifications events', () => {
-  const logger = pino({ level: 'silent' });
-  const metrics = createMetrics({ service: 'notifications', runtimeMetrics: false });
-  let kafkaServer: KafkaServer;
-  let mongo: MongoServer;
-  let client: MongoClient;
-  let producer: EventProducer;
+  let fx: EventsFixture;
   let notifications: NotificationsRepository;
-  let runner: ConsumerRunner;
 
   before(async () => {
-    [kafkaServer, mongo] = await Promise.all([startKafka(), startMongo()]);
-    client = new MongoClient(mongo.url);
-    notifications = notificationsRepository(client.db('notifications_events_test'));
+    fx = await startEventsFixture({
+      service: 'notifications',
+      consumes: [ordersTopic, paymentsTopic, shipmentsTopic],
+    });
+    notifications = notificationsRepository(fx.db);
     await notifications.ensureIndexes();
-    const kafka = createKafka({
-      clientId: 'notifications-test',
-      brokers: kafkaServer.brokers,
-      logger,
-    });
-    await ensureTopics(kafka, {
-      topics: [ordersTopic, paymentsTopic, shipmentsTopic],
-      consumerGroups: ['notifications'],
-    });
-    producer = createEventProducer({ kafka, source: '/emporium/test', metrics, logger });
-    await producer.connect();
-    runner = createConsumerRunner({ kafka, groupId: 'notifications', metrics, logger })
-      .on(ordersTopic, notificationHandler(notifications, metrics))
-      .on(paymentsTopic, notificationHandler(notifications, metrics))
-      .on(shipmentsTopic, notificationHandler(notifications, metrics));
-    await runner.start();
+    await fx.consume((runner) =>
+      runner
+        .on(ordersTopic, notificationHandler(notifications, fx.metrics))
+        .on(paymentsTopic, notificationHandler(notifications, fx.metrics))
+        .on(shipmentsTopic, notificationHandler(notifications, fx.metrics)),
+    );
   });
 
-  after(async () => {
-    await runner.stop();
-    await producer.disconnect();
-    await client.close();
-    await Promise.all([kafkaServer.stop(), mongo.stop()]);
-  });
+  after(() => fx.stop());
 
   const messages = async (userId: string): Promise<string[]> =>
     (await notifications.listByUser(userId)).map((n) => `${n.eventType}: ${n.message}`);
@@ -83,7 +48,7 @@ describe('notifications events', () => {
     const payment = { paymentId: 'p-1', orderId, userId, amountMinor: 2500, currency: 'EUR' };
     const time = (second: number) => new Date(Date.UTC(2026, 10, 27, 10, 0, second)).toISOString();
     // Published across three topics; consumed in whatever order their partitions deliver.
-    await producer.publish(shipmentsTopic, {
+    await fx.producer.publish(shipmentsTopic, {
       type: ShipmentDispatched.type,
       key: orderId,
       time: time(3),
@@ -96,13 +61,13 @@ describe('notifications events', () => {
         dispatchedAt: time(3),
       },
     });
-    await producer.publish(paymentsTopic, {
+    await fx.producer.publish(paymentsTopic, {
       type: PaymentAuthorized.type,
       key: orderId,
       time: time(2),
       data: { ...payment, authorizedAt: time(2) },
     });
-    await producer.publish(ordersTopic, {
+    await fx.producer.publish(ordersTopic, {
       type: OrderPlaced.type,
       key: orderId,
       time: time(1),
@@ -124,7 +89,7 @@ describe('notifications events', () => {
       'ShipmentDispatched: Your order o-123 shipped with EMPORIUM-POST, tracking EMP7Q2K9XW4M1PZ.',
     ]);
     assert.match(
-      await metrics.text('notifications_sent_total'),
+      await fx.metrics.text('notifications_sent_total'),
       /notifications_sent_total\{[^}]*event_type="ShipmentDispatched"[^}]*\} 1/,
     );
   });
@@ -146,14 +111,14 @@ describe('notifications events', () => {
         declinedAt: new Date().toISOString(),
       },
     };
-    await producer.publish(paymentsTopic, declined);
-    await producer.publish(paymentsTopic, declined); // a redelivery with the same event id
+    await fx.producer.publish(paymentsTopic, declined);
+    await fx.producer.publish(paymentsTopic, declined); // a redelivery with the same event id
     // An event published after them on the same key (same partition) proves both were consumed.
-    await producer.publish(paymentsTopic, { ...declined, id: randomUUID() });
+    await fx.producer.publish(paymentsTopic, { ...declined, id: randomUUID() });
     await eventually('two distinct notifications', async () =>
       (await notifications.listByUser(userId)).length >= 2 ? true : undefined,
     );
-    await producer.publish(ordersTopic, {
+    await fx.producer.publish(ordersTopic, {
       type: OrderCancelled.type,
       key: orderId,
       data: {

@@ -11,126 +11,45 @@ import {
   ShipmentDispatched,
   shipmentsTopic,
 } from '@emporium/contracts';
+import { eventually, freePort, serviceMain } from '@emporium/harness';
+import { DLQ_HEADERS } from '@emporium/platform';
 import {
-  eventually,
-  freePort,
-  serviceMain,
-  startKafka,
-  startMongo,
-  type KafkaServer,
-  type MongoServer,
-} from '@emporium/harness';
-import {
-  createConsumerRunner,
-  createEventProducer,
-  createKafka,
-  createMetrics,
-  createOutboxRelay,
-  decodeCloudEvent,
-  DLQ_HEADERS,
-  ensureTopics,
-  outboxPublisher,
-  type ConsumerRunner,
-  type EventProducer,
-  type OutboxRelay,
-} from '@emporium/platform';
-import type { Kafka } from 'kafkajs';
-import { MongoClient } from 'mongodb';
-import { pino } from 'pino';
+  startEventsFixture,
+  type EventsFixture,
+  type EventWatcher,
+} from '@emporium/platform/testing';
 import { newOrder, type Order } from '../domain/order.js';
 import { orderMetrics } from '../order-metrics.js';
 import { ordersRepository, type OrdersRepository } from '../repositories/orders.repository.js';
 import { paymentsHandler, shipmentsHandler } from './saga.handler.js';
 
-interface Seen {
-  id: string;
-  type: string;
-  key: string;
-  data: Record<string, unknown>;
-  headers: Record<string, string>;
-}
-
 describe('orders saga events', () => {
-  const logger = pino({ level: 'silent' });
-  const metrics = createMetrics({ service: 'orders', runtimeMetrics: false });
-  let kafkaServer: KafkaServer;
-  let mongo: MongoServer;
-  let client: MongoClient;
-  let kafka: Kafka;
-  let producer: EventProducer;
+  let fx: EventsFixture;
   let orders: OrdersRepository;
-  let runner: ConsumerRunner;
-  let relay: OutboxRelay;
   /** What other services see on orders.v1, and what orders dead-lettered. */
-  const published: Seen[] = [];
-  const deadLettered: Seen[] = [];
-  const watcher = { stop: (): Promise<void> => Promise.resolve() };
+  let published: EventWatcher;
+  let deadLettered: EventWatcher;
 
   before(async () => {
-    [kafkaServer, mongo] = await Promise.all([startKafka(), startMongo()]);
-    client = new MongoClient(mongo.url);
-    orders = ordersRepository(client.db('orders_events_test'));
+    fx = await startEventsFixture({
+      service: 'orders',
+      consumes: [paymentsTopic, shipmentsTopic],
+      produces: [ordersTopic],
+    });
+    orders = ordersRepository(fx.db);
     await orders.ensureIndexes();
-    kafka = createKafka({ clientId: 'orders-test', brokers: kafkaServer.brokers, logger });
-    await ensureTopics(kafka, {
-      topics: [ordersTopic, paymentsTopic, shipmentsTopic],
-      consumerGroups: ['orders'],
-    });
-    producer = createEventProducer({ kafka, source: '/emporium/test', metrics, logger });
-    await producer.connect();
-    relay = createOutboxRelay({
-      collections: orders.collection,
-      publish: outboxPublisher(producer, [ordersTopic]),
-      intervalMs: 100,
-      isLeader: () => true,
-      metrics,
-      logger,
-    });
-    relay.start();
-    const saga = { orders, metrics: orderMetrics(metrics) };
-    runner = createConsumerRunner({
-      kafka,
-      groupId: 'orders',
-      metrics,
-      logger,
+    fx.relay({ collections: orders.collection, isLeader: () => true });
+    const saga = { orders, metrics: orderMetrics(fx.metrics) };
+    const runner = await fx.consume(
+      (r) => r.on(paymentsTopic, paymentsHandler(saga)).on(shipmentsTopic, shipmentsHandler(saga)),
       // Short, so the contradictory event below reaches the DLQ quickly.
-      maxAttempts: 3,
-      backoff: { initialMs: 50, maxMs: 200 },
-    })
-      .on(paymentsTopic, paymentsHandler(saga))
-      .on(shipmentsTopic, shipmentsHandler(saga));
-    await runner.start();
-    const consumer = kafka.consumer({ groupId: `watcher-${randomUUID()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [ordersTopic.name, 'orders.dlq'], fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ topic, message }) => {
-        const event = decodeCloudEvent(message);
-        const headers = Object.fromEntries(
-          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
-        );
-        const seen = {
-          id: event.id,
-          type: event.type,
-          key: message.key?.toString() ?? '',
-          data: event.data as Record<string, unknown>,
-          headers,
-        };
-        (topic === ordersTopic.name ? published : deadLettered).push(seen);
-        return Promise.resolve();
-      },
-    });
-    watcher.stop = () => consumer.disconnect();
+      { maxAttempts: 3, backoff: { initialMs: 50, maxMs: 200 } },
+    );
+    published = await fx.watch(ordersTopic);
+    deadLettered = await fx.watch(runner.deadLetterTopic);
   });
 
-  after(async () => {
-    await watcher.stop();
-    await runner.stop();
-    await relay.stop();
-    await producer.disconnect();
-    await client.close();
-    await Promise.all([kafkaServer.stop(), mongo.stop()]);
-  });
+  after(() => fx.stop());
 
   /** A stored PENDING order, as POST /orders leaves it. */
   const placed = async (): Promise<string> => {
@@ -196,11 +115,12 @@ describe('orders saga events', () => {
 
   it('relays OrderPlaced from the outbox to orders.v1 with the outbox event id', async () => {
     const orderId = await placed();
-    const event = await eventually('OrderPlaced on orders.v1', () =>
-      Promise.resolve(published.find((e) => e.key === orderId && e.type === OrderPlaced.type)),
+    const event = await published.waitFor(
+      'OrderPlaced on orders.v1',
+      (e) => e.key === orderId && e.event.type === OrderPlaced.type,
     );
     const stored = await orders.collection.findOne({ orderId });
-    assert.equal(event.id, stored?.outbox?.[0]?.id);
+    assert.equal(event.event.id, stored?.outbox?.[0]?.id);
     assert.equal(event.data.totalMinor, 2500);
     await eventually('the outbox drained', drained(orderId));
   });
@@ -208,40 +128,41 @@ describe('orders saga events', () => {
   it('PaymentAuthorized then ShipmentDispatched: PAID then SHIPPED, redeliveries harmless', async () => {
     const orderId = await placed();
     const paid = authorized(orderId);
-    await producer.publish(paymentsTopic, paid);
-    await producer.publish(paymentsTopic, paid); // a redelivery, same event id
+    await fx.producer.publish(paymentsTopic, paid);
+    await fx.producer.publish(paymentsTopic, paid); // a redelivery, same event id
     await eventually('PAID', statusOf(orderId, 'PAID'));
     const shipment = dispatched(orderId);
-    await producer.publish(shipmentsTopic, shipment);
-    await producer.publish(shipmentsTopic, shipment);
+    await fx.producer.publish(shipmentsTopic, shipment);
+    await fx.producer.publish(shipmentsTopic, shipment);
     // A later PaymentAuthorized redelivery after shipping is still a no-op.
-    await producer.publish(paymentsTopic, paid);
+    await fx.producer.publish(paymentsTopic, paid);
     const shipped = await eventually('SHIPPED', statusOf(orderId, 'SHIPPED'));
     assert.equal(shipped.trackingId, 'EMP7Q2K9XW4M1PZ');
     // Let the redeliveries be consumed, proven by a later event on each topic being applied.
     const probe = await placed();
-    await producer.publish(paymentsTopic, authorized(probe));
+    await fx.producer.publish(paymentsTopic, authorized(probe));
     await eventually('probe PAID', statusOf(probe, 'PAID'));
-    await producer.publish(shipmentsTopic, dispatched(probe));
+    await fx.producer.publish(shipmentsTopic, dispatched(probe));
     await eventually('probe SHIPPED', statusOf(probe, 'SHIPPED'));
     const order = await orders.findById(orderId);
     assert.deepEqual(
       order?.history.map((h) => h.status),
       ['PENDING', 'PAID', 'SHIPPED'],
     );
-    const text = await metrics.registry.metrics();
+    const text = await fx.metrics.registry.metrics();
     assert.match(text, /^orders_revenue_minor_total\{currency="EUR",service="orders"\} 5000$/m);
   });
 
   it('PaymentDeclined cancels once and OrderCancelled with the lines reaches orders.v1', async () => {
     const orderId = await placed();
     const event = declined(orderId);
-    await producer.publish(paymentsTopic, event);
-    await producer.publish(paymentsTopic, event);
+    await fx.producer.publish(paymentsTopic, event);
+    await fx.producer.publish(paymentsTopic, event);
     const cancelled = await eventually('CANCELLED', statusOf(orderId, 'CANCELLED'));
     assert.equal(cancelled.cancelReason, 'card declined');
-    const published1 = await eventually('OrderCancelled on orders.v1', () =>
-      Promise.resolve(published.find((e) => e.key === orderId && e.type === OrderCancelled.type)),
+    const published1 = await published.waitFor(
+      'OrderCancelled on orders.v1',
+      (e) => e.key === orderId && e.event.type === OrderCancelled.type,
     );
     assert.deepEqual(published1.data.lines, [{ sku: 'MUG-CER-350', quantity: 2 }]);
     assert.equal(published1.data.reason, 'card declined');
@@ -252,20 +173,20 @@ describe('orders saga events', () => {
       [OrderPlaced.type, OrderCancelled.type],
     );
     assert.equal(
-      published.filter((e) => e.key === orderId && e.type === OrderCancelled.type).length,
+      published.filter((e) => e.key === orderId && e.event.type === OrderCancelled.type).length,
       1,
     );
   });
 
   it('a ShipmentDispatched that overtakes its payment is parked and applied with it', async () => {
     const orderId = await placed();
-    await producer.publish(shipmentsTopic, dispatched(orderId));
+    await fx.producer.publish(shipmentsTopic, dispatched(orderId));
     await eventually('the shipment parked', async () => {
       const doc = await orders.collection.findOne({ orderId });
       return doc?.parkedShipment ? doc : undefined;
     });
     assert.equal((await orders.findById(orderId))?.status, 'PENDING');
-    await producer.publish(paymentsTopic, authorized(orderId));
+    await fx.producer.publish(paymentsTopic, authorized(orderId));
     const shipped = await eventually('SHIPPED', statusOf(orderId, 'SHIPPED'));
     assert.equal(shipped.trackingId, 'EMP7Q2K9XW4M1PZ');
     assert.deepEqual(
@@ -278,12 +199,13 @@ describe('orders saga events', () => {
 
   it('a contradictory event is retried and then dead-lettered, never dropped silently', async () => {
     const orderId = await placed();
-    await producer.publish(paymentsTopic, declined(orderId));
+    await fx.producer.publish(paymentsTopic, declined(orderId));
     await eventually('CANCELLED', statusOf(orderId, 'CANCELLED'));
     const contradiction = authorized(orderId);
-    await producer.publish(paymentsTopic, contradiction);
-    const dead = await eventually('the event in orders.dlq', () =>
-      Promise.resolve(deadLettered.find((e) => e.id === contradiction.id)),
+    await fx.producer.publish(paymentsTopic, contradiction);
+    const dead = await deadLettered.waitFor(
+      'the event in orders.dlq',
+      (e) => e.event.id === contradiction.id,
     );
     assert.equal(dead.headers[DLQ_HEADERS.attempts], '3');
     assert.match(dead.headers[DLQ_HEADERS.error] ?? '', /SagaEventError: .*CANCELLED/);
@@ -297,8 +219,8 @@ describe('orders saga events', () => {
         OTEL_SERVICE_NAME: 'orders',
         TELEMETRY_ENABLED: 'false',
         PORT: String(await freePort()),
-        KAFKA_BROKERS: kafkaServer.brokers.join(','),
-        MONGO_URL: mongo.url,
+        KAFKA_BROKERS: fx.kafkaServer.brokers.join(','),
+        MONGO_URL: fx.mongoServer.url,
         MONGO_DATABASE: 'orders_main_test',
         UPSTREAM_CART_URL: 'http://127.0.0.1:1',
         UPSTREAM_CATALOG_URL: 'http://127.0.0.1:1',

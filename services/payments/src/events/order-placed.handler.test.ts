@@ -8,29 +8,12 @@ import {
   PaymentDeclined,
   paymentsTopic,
 } from '@emporium/contracts';
+import { eventually } from '@emporium/harness';
 import {
-  eventually,
-  startKafka,
-  startMongo,
-  type KafkaServer,
-  type MongoServer,
-} from '@emporium/harness';
-import {
-  createConsumerRunner,
-  createEventProducer,
-  createKafka,
-  createMetrics,
-  createOutboxRelay,
-  decodeCloudEvent,
-  ensureTopics,
-  outboxPublisher,
-  type ConsumerRunner,
-  type EventProducer,
-  type OutboxRelay,
-} from '@emporium/platform';
-import type { Kafka } from 'kafkajs';
-import { MongoClient } from 'mongodb';
-import { pino } from 'pino';
+  startEventsFixture,
+  type EventsFixture,
+  type EventWatcher,
+} from '@emporium/platform/testing';
 import { simulatedDecision } from '../domain/payment.js';
 import { simulatedPspGateway } from '../gateways/psp.gateway.js';
 import {
@@ -50,68 +33,27 @@ function orderIdThat(approved: boolean): string {
 }
 
 describe('payments events', () => {
-  const logger = pino({ level: 'silent' });
-  const metrics = createMetrics({ service: 'payments', runtimeMetrics: false });
-  let kafkaServer: KafkaServer;
-  let mongo: MongoServer;
-  let client: MongoClient;
-  let kafka: Kafka;
-  let producer: EventProducer;
+  let fx: EventsFixture;
   let payments: PaymentsRepository;
-  let runner: ConsumerRunner;
-  let relay: OutboxRelay;
-  const published: { orderId: string; type: string; reason?: string }[] = [];
-  const watcher = { stop: (): Promise<void> => Promise.resolve() };
+  /** What other services see: PaymentAuthorized / PaymentDeclined on payments.v1. */
+  let published: EventWatcher;
 
   before(async () => {
-    [kafkaServer, mongo] = await Promise.all([startKafka(), startMongo()]);
-    client = new MongoClient(mongo.url);
-    payments = paymentsRepository(client.db('payments_events_test'));
+    fx = await startEventsFixture({
+      service: 'payments',
+      consumes: [ordersTopic],
+      produces: [paymentsTopic],
+      source: '/emporium/orders',
+    });
+    payments = paymentsRepository(fx.db);
     await payments.ensureIndexes();
-    kafka = createKafka({ clientId: 'payments-test', brokers: kafkaServer.brokers, logger });
-    await ensureTopics(kafka, {
-      topics: [ordersTopic, paymentsTopic],
-      consumerGroups: ['payments'],
-    });
-    producer = createEventProducer({ kafka, source: '/emporium/orders', metrics, logger });
-    await producer.connect();
-    relay = createOutboxRelay({
-      collections: payments.collection,
-      publish: outboxPublisher(producer, [paymentsTopic]),
-      intervalMs: 100,
-      metrics,
-      logger,
-    });
-    relay.start();
+    fx.relay({ collections: payments.collection });
     const psp = simulatedPspGateway({ latencyMs: 5, declineRate: DECLINE_RATE });
-    runner = createConsumerRunner({ kafka, groupId: 'payments', metrics, logger }).on(
-      ordersTopic,
-      ordersHandler(payments, psp, metrics),
-    );
-    await runner.start();
-    // What other services see: PaymentAuthorized / PaymentDeclined on payments.v1.
-    const consumer = kafka.consumer({ groupId: `watcher-${randomUUID()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: paymentsTopic.name, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const event = decodeCloudEvent(message);
-        const data = event.data as { orderId: string; reason?: string };
-        published.push({ ...data, type: event.type });
-        return Promise.resolve();
-      },
-    });
-    watcher.stop = () => consumer.disconnect();
+    await fx.consume((runner) => runner.on(ordersTopic, ordersHandler(payments, psp, fx.metrics)));
+    published = await fx.watch(paymentsTopic);
   });
 
-  after(async () => {
-    await watcher.stop();
-    await runner.stop();
-    await relay.stop();
-    await producer.disconnect();
-    await client.close();
-    await Promise.all([kafkaServer.stop(), mongo.stop()]);
-  });
+  after(() => fx.stop());
 
   const placed = (orderId: string) => ({
     orderId,
@@ -125,12 +67,10 @@ describe('payments events', () => {
   it('authorises a placed order once and publishes PaymentAuthorized, even when redelivered', async () => {
     const orderId = orderIdThat(true);
     const event = { id: randomUUID(), type: OrderPlaced.type, key: orderId, data: placed(orderId) };
-    await producer.publish(ordersTopic, event);
-    await producer.publish(ordersTopic, event); // a redelivery with the same event id
-    const seen = await eventually('PaymentAuthorized', () =>
-      Promise.resolve(published.find((p) => p.orderId === orderId)),
-    );
-    assert.equal(seen.type, PaymentAuthorized.type);
+    await fx.producer.publish(ordersTopic, event);
+    await fx.producer.publish(ordersTopic, event); // a redelivery with the same event id
+    const seen = await published.waitFor('PaymentAuthorized', (p) => p.data.orderId === orderId);
+    assert.equal(seen.event.type, PaymentAuthorized.type);
     const stored = await payments.findByOrderId(orderId);
     assert.equal(stored?.status, 'AUTHORIZED');
     assert.equal(stored.amountMinor, 2500);
@@ -139,36 +79,37 @@ describe('payments events', () => {
       return doc?.outboxPending === 0 ? true : undefined;
     });
     assert.equal(await payments.collection.countDocuments({ orderId }), 1);
-    assert.equal(published.filter((p) => p.orderId === orderId).length, 1);
-    assert.match(await metrics.text('payments_total'), /payments_total\{[^}]*status="AUTHORIZED"/);
+    assert.equal(published.filter((p) => p.data.orderId === orderId).length, 1);
+    assert.match(
+      await fx.metrics.text('payments_total'),
+      /payments_total\{[^}]*status="AUTHORIZED"/,
+    );
   });
 
   it('declines deterministically with a reason and publishes PaymentDeclined', async () => {
     const orderId = orderIdThat(false);
     const expected = simulatedDecision(orderId, DECLINE_RATE);
     assert.equal(expected.approved, false);
-    await producer.publish(ordersTopic, {
+    await fx.producer.publish(ordersTopic, {
       type: OrderPlaced.type,
       key: orderId,
       data: placed(orderId),
     });
-    const seen = await eventually('PaymentDeclined', () =>
-      Promise.resolve(published.find((p) => p.orderId === orderId)),
-    );
-    assert.equal(seen.type, PaymentDeclined.type);
-    assert.equal(seen.reason, expected.reason);
+    const seen = await published.waitFor('PaymentDeclined', (p) => p.data.orderId === orderId);
+    assert.equal(seen.event.type, PaymentDeclined.type);
+    assert.equal(seen.data.reason, expected.reason);
     const stored = await payments.findByOrderId(orderId);
     assert.equal(stored?.status, 'DECLINED');
     assert.equal(stored.reason, expected.reason);
     assert.match(
-      await metrics.text('payments_amount_minor_total'),
+      await fx.metrics.text('payments_amount_minor_total'),
       /payments_amount_minor_total\{[^}]*currency="EUR"[^}]*status="DECLINED"[^}]*\} 2500/,
     );
   });
 
   it('ignores cancelled orders', async () => {
     const cancelledOrder = orderIdThat(true);
-    await producer.publish(ordersTopic, {
+    await fx.producer.publish(ordersTopic, {
       type: OrderCancelled.type,
       key: cancelledOrder,
       data: {
@@ -181,7 +122,7 @@ describe('payments events', () => {
     });
     // A placed order published after it (same key, same partition) proves it was consumed.
     const later = orderIdThat(true);
-    await producer.publish(ordersTopic, {
+    await fx.producer.publish(ordersTopic, {
       type: OrderPlaced.type,
       key: cancelledOrder,
       data: placed(later),

@@ -6,29 +6,12 @@ import {
   paymentsTopic,
   shipmentsTopic,
 } from '@emporium/contracts';
+import { eventually } from '@emporium/harness';
 import {
-  eventually,
-  startKafka,
-  startMongo,
-  type KafkaServer,
-  type MongoServer,
-} from '@emporium/harness';
-import {
-  createConsumerRunner,
-  createEventProducer,
-  createKafka,
-  createMetrics,
-  createOutboxRelay,
-  decodeCloudEvent,
-  ensureTopics,
-  outboxPublisher,
-  type ConsumerRunner,
-  type EventProducer,
-  type OutboxRelay,
-} from '@emporium/platform';
-import type { Kafka } from 'kafkajs';
-import { MongoClient } from 'mongodb';
-import { pino } from 'pino';
+  startEventsFixture,
+  type EventsFixture,
+  type EventWatcher,
+} from '@emporium/platform/testing';
 import {
   shipmentsRepository,
   type ShipmentsRepository,
@@ -36,67 +19,28 @@ import {
 import { paymentsHandler } from './payment-authorized.handler.js';
 
 describe('shipping events', () => {
-  const logger = pino({ level: 'silent' });
-  const metrics = createMetrics({ service: 'shipping', runtimeMetrics: false });
-  let kafkaServer: KafkaServer;
-  let mongo: MongoServer;
-  let client: MongoClient;
-  let kafka: Kafka;
-  let producer: EventProducer;
+  let fx: EventsFixture;
   let shipments: ShipmentsRepository;
-  let runner: ConsumerRunner;
-  let relay: OutboxRelay;
-  const dispatched: { orderId: string; trackingId: string; id: string }[] = [];
-  const watcher = { stop: (): Promise<void> => Promise.resolve() };
+  /** What other services see: ShipmentDispatched on shipments.v1. */
+  let dispatched: EventWatcher;
 
   before(async () => {
-    [kafkaServer, mongo] = await Promise.all([startKafka(), startMongo()]);
-    client = new MongoClient(mongo.url);
-    shipments = shipmentsRepository(client.db('shipping_events_test'));
+    fx = await startEventsFixture({
+      service: 'shipping',
+      consumes: [paymentsTopic],
+      produces: [shipmentsTopic],
+      source: '/emporium/payments',
+    });
+    shipments = shipmentsRepository(fx.db);
     await shipments.ensureIndexes();
-    kafka = createKafka({ clientId: 'shipping-test', brokers: kafkaServer.brokers, logger });
-    await ensureTopics(kafka, {
-      topics: [paymentsTopic, shipmentsTopic],
-      consumerGroups: ['shipping'],
-    });
-    producer = createEventProducer({ kafka, source: '/emporium/payments', metrics, logger });
-    await producer.connect();
-    relay = createOutboxRelay({
-      collections: shipments.collection,
-      publish: outboxPublisher(producer, [shipmentsTopic]),
-      intervalMs: 100,
-      metrics,
-      logger,
-    });
-    relay.start();
-    runner = createConsumerRunner({ kafka, groupId: 'shipping', metrics, logger }).on(
-      paymentsTopic,
-      paymentsHandler(shipments, 'EMPORIUM-POST'),
+    fx.relay({ collections: shipments.collection });
+    await fx.consume((runner) =>
+      runner.on(paymentsTopic, paymentsHandler(shipments, 'EMPORIUM-POST')),
     );
-    await runner.start();
-    // What other services see: ShipmentDispatched on shipments.v1.
-    const consumer = kafka.consumer({ groupId: `watcher-${randomUUID()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: shipmentsTopic.name, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const event = decodeCloudEvent(message);
-        const data = event.data as { orderId: string; trackingId: string };
-        dispatched.push({ orderId: data.orderId, trackingId: data.trackingId, id: event.id });
-        return Promise.resolve();
-      },
-    });
-    watcher.stop = () => consumer.disconnect();
+    dispatched = await fx.watch(shipmentsTopic);
   });
 
-  after(async () => {
-    await watcher.stop();
-    await runner.stop();
-    await relay.stop();
-    await producer.disconnect();
-    await client.close();
-    await Promise.all([kafkaServer.stop(), mongo.stop()]);
-  });
+  after(() => fx.stop());
 
   const authorized = (orderId: string) => ({
     paymentId: `p-${orderId}`,
@@ -111,24 +55,25 @@ describe('shipping events', () => {
     const orderId = `o-${randomUUID()}`;
     const id = randomUUID();
     const event = { id, type: PaymentAuthorized.type, key: orderId, data: authorized(orderId) };
-    await producer.publish(paymentsTopic, event);
-    await producer.publish(paymentsTopic, event); // a redelivery with the same event id
-    const published = await eventually('ShipmentDispatched', () =>
-      Promise.resolve(dispatched.find((d) => d.orderId === orderId)),
+    await fx.producer.publish(paymentsTopic, event);
+    await fx.producer.publish(paymentsTopic, event); // a redelivery with the same event id
+    const published = await dispatched.waitFor(
+      'ShipmentDispatched',
+      (d) => d.data.orderId === orderId,
     );
     const stored = await shipments.findByOrderId(orderId);
-    assert.equal(stored?.trackingId, published.trackingId);
+    assert.equal(stored?.trackingId, published.data.trackingId);
     await eventually('the outbox drained', async () => {
       const doc = await shipments.collection.findOne({ orderId });
       return doc?.outboxPending === 0 ? true : undefined;
     });
     assert.equal(await shipments.collection.countDocuments({ orderId }), 1);
-    assert.equal(dispatched.filter((d) => d.orderId === orderId).length, 1);
+    assert.equal(dispatched.filter((d) => d.data.orderId === orderId).length, 1);
   });
 
   it('ignores declined payments', async () => {
     const declinedOrder = `o-${randomUUID()}`;
-    await producer.publish(paymentsTopic, {
+    await fx.producer.publish(paymentsTopic, {
       type: PaymentDeclined.type,
       key: declinedOrder,
       data: {
@@ -139,7 +84,7 @@ describe('shipping events', () => {
     });
     // An authorised order published after it proves the declined one was consumed first.
     const later = `o-${randomUUID()}`;
-    await producer.publish(paymentsTopic, {
+    await fx.producer.publish(paymentsTopic, {
       type: PaymentAuthorized.type,
       key: later,
       data: authorized(later),
