@@ -101,9 +101,20 @@ function startFakeServices(jwks: () => unknown): Promise<HttpStub> {
     'DELETE /cart/carts/:userId': (_req, res) => {
       res.writeHead(204).end();
     },
-    'POST /orders/orders': ({ body }, res) => {
+    'POST /orders/orders': ({ body, headers }, res) => {
+      // A repeat of an Idempotency-Key is answered as orders does: same order, marked replayed.
+      const replayed: Record<string, string> = headers['idempotency-key']
+        ? { 'idempotent-replayed': 'true' }
+        : {};
       if ((body as { userId: string }).userId === 'bob') problem(res, 409, 'CART_EMPTY');
-      else json(res, 202, { orderId: 'o-1', status: 'PENDING' }, { location: '/orders/o-1' });
+      else {
+        json(
+          res,
+          202,
+          { orderId: 'o-1', status: 'PENDING' },
+          { location: '/orders/o-1', ...replayed },
+        );
+      }
     },
     'GET /orders/orders': (_req, res) => {
       json(res, 200, { items: [] });
@@ -472,6 +483,14 @@ describe('gateway HTTP API', () => {
       assert.equal(placed.status, 202);
       assert.equal(placed.headers.location, '/api/orders/o-1');
       assert.deepEqual(lastCall('/orders/orders')?.body, { userId: 'alice' });
+      assert.equal(placed.headers['idempotent-replayed'], undefined);
+      const repeated = await request(http.app)
+        .post('/api/orders')
+        .set('authorization', alice)
+        .set('idempotency-key', 'k-1');
+      assert.equal(repeated.status, 202);
+      assert.equal(lastCall('/orders/orders')?.headers['idempotency-key'], 'k-1');
+      assert.equal(repeated.headers['idempotent-replayed'], 'true', 'passed on to the client');
       expectProblem(
         await request(http.app)
           .post('/api/orders')

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   assertValidOpenApi,
@@ -484,6 +485,52 @@ describe('orders HTTP API', () => {
       upstreams.inventoryFailures = 0;
     }
     assert.equal(await orders.collection.countDocuments({ userId: 'u-retry-down' }), 0);
+  });
+
+  it('an Idempotency-Key makes placing safe to repeat: one order, one reservation, one answer', async () => {
+    const placeWith = (userId: string, key: string) =>
+      request(http.app).post('/orders').set('idempotency-key', key).send({ userId });
+    const idOf = (response: { body: unknown }): string =>
+      (response.body as { orderId: string }).orderId;
+    upstreams.carts.set('u-key', [{ sku: 'MUG-CER-350', quantity: 1 }]);
+    const key = randomUUID();
+    // Two side by side (a client that timed out and retried), then one more afterwards.
+    const answers = await Promise.all([placeWith('u-key', key), placeWith('u-key', key)]);
+    answers.push(await placeWith('u-key', key));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [202, 202, 202],
+    );
+    const orderId = idOf(answers[0]);
+    assert.deepEqual(answers.map(idOf), [orderId, orderId, orderId]);
+    assert.equal(answers.filter((a) => a.headers['idempotent-replayed'] === 'true').length, 2);
+    for (const answer of answers) {
+      assert.deepEqual(answer.body, { orderId, status: 'PENDING' });
+      assert.equal(answer.headers.location, `/orders/${orderId}`);
+    }
+    assert.equal(await orders.collection.countDocuments({ userId: 'u-key' }), 1);
+    assert.deepEqual(upstreams.reservations.get(orderId), [{ sku: 'MUG-CER-350', quantity: 1 }]);
+
+    // Another key is another order; the same key is another user's own.
+    upstreams.carts.set('u-key', [{ sku: 'MUG-CER-350', quantity: 1 }]);
+    const next = await placeWith('u-key', randomUUID());
+    assert.equal(next.status, 202);
+    assert.notEqual(idOf(next), orderId);
+    upstreams.carts.set('u-key-2', [{ sku: 'MUG-CER-350', quantity: 1 }]);
+    const theirs = await placeWith('u-key-2', key);
+    assert.equal(theirs.status, 202);
+    assert.notEqual(idOf(theirs), orderId);
+    assert.equal(theirs.headers['idempotent-replayed'], undefined);
+
+    // A key that is not 1–255 visible ASCII characters is refused before anything happens.
+    upstreams.carts.set('u-key-3', [{ sku: 'MUG-CER-350', quantity: 1 }]);
+    for (const bad of ['x'.repeat(256), 'a key with spaces']) {
+      const refused = await placeWith('u-key-3', bad);
+      record('post /orders', refused.status);
+      assert.equal(refused.status, 400);
+      assert.equal((refused.body as { code: string }).code, 'VALIDATION_FAILED');
+    }
+    assert.equal(await orders.collection.countDocuments({ userId: 'u-key-3' }), 0);
   });
 
   it('still accepts the order when the cart cannot be emptied', async () => {

@@ -126,7 +126,7 @@ describe('e2e: the whole stack, as a client sees it', function () {
     await stack.stop();
   });
 
-  it('a shopper with a token browses, fills a cart, checks out and sees the order SHIPPED', async function () {
+  it('a shopper with a token browses, fills a cart, checks out (safely twice) and sees the order SHIPPED', async function () {
     const bearer = { authorization: `Bearer ${await token('e2e-shopper')}` };
 
     // Browse anonymously: a page of the catalogue, then a search for a word of one name.
@@ -183,16 +183,28 @@ describe('e2e: the whole stack, as a client sees it', function () {
       inStock.reduce((sum, product, i) => sum + product.priceMinor * (i + 1), 0),
     );
 
-    // Check out inside a trace the client starts, as an instrumented browser would.
+    // Check out inside a trace the client starts, as an instrumented browser would, with an
+    // Idempotency-Key so that the client may safely send it again.
+    const checkout = { ...bearer, 'idempotency-key': randomBytes(16).toString('hex') };
     const { body: accepted, headers } = await call<Order>(`${gateway}/api/orders`, {
       method: 'POST',
-      headers: { ...bearer, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+      headers: { ...checkout, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
       expect: 202,
     });
     assert.equal(accepted.status, 'PENDING');
     orderId = accepted.orderId;
     const location = headers.get('location');
     assert.equal(location, `/api/orders/${orderId}`);
+    // The repeat (say, after a lost answer) gets the same order; the cart is empty by now, so
+    // without the key it would be refused.
+    const repeat = await call<Order>(`${gateway}/api/orders`, {
+      method: 'POST',
+      headers: checkout,
+      expect: 202,
+    });
+    assert.equal(repeat.body.orderId, orderId);
+    assert.equal(repeat.headers.get('idempotent-replayed'), 'true');
+    await call<Problem>(`${gateway}/api/orders`, { method: 'POST', headers: bearer, expect: 409 });
 
     const shipped = await eventually(
       `order ${orderId} SHIPPED`,

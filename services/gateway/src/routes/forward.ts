@@ -1,14 +1,19 @@
 import { PROBLEM_CONTENT_TYPE, type UpstreamResponse } from '@emporium/platform';
 import type { Response } from 'express';
 
+/** Response headers a client may act on, passed through from the upstream as they are. */
+const PASSED_ON = ['retry-after', 'idempotent-replayed'] as const;
+
 /**
- * Sends an upstream's answer on as it came: status, body, and Retry-After; a 4xx body is the
- * upstream's problem document and keeps its media type. `location` replaces the upstream's
- * Location with the public one.
+ * Sends an upstream's answer on as it came: status, body, Retry-After and
+ * Idempotent-Replayed; a 4xx body is the upstream's problem document and keeps its media type.
+ * `location` replaces the upstream's Location with the public one.
  */
 export function sendUpstream(res: Response, upstream: UpstreamResponse, location?: string): void {
-  const retryAfter = upstream.headers.get('retry-after');
-  if (retryAfter !== null) res.set('retry-after', retryAfter);
+  for (const name of PASSED_ON) {
+    const value = upstream.headers.get(name);
+    if (value !== null) res.set(name, value);
+  }
   if (location !== undefined) res.location(location);
   res.status(upstream.status);
   if (upstream.body === undefined) {

@@ -40,16 +40,27 @@ export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
     '/api/orders',
     {
       summary: 'Place an order from the caller’s cart',
-      description: `${SIGNED_IN} Payment and shipping follow asynchronously; poll the Location.`,
-      responses: { 202: OrderAcceptedSchema, 401: 'problem', 409: 'problem', 429: 'problem' },
+      description: `${SIGNED_IN} Payment and shipping follow asynchronously; poll the Location. Send an \`Idempotency-Key\` (e.g. a UUID) to make the request safe to repeat: a repeat answers with the same order and \`Idempotent-Replayed: true\`.`,
+      responses: {
+        202: OrderAcceptedSchema,
+        400: 'problem',
+        401: 'problem',
+        409: 'problem',
+        429: 'problem',
+      },
     },
     async (req, res) => {
       const caller = requireCaller(req);
+      // Passed on as is: orders validates it, and with it the call may be retried safely.
+      const key = req.get('idempotency-key');
       const upstream = await upstreams.orders.request({
         method: 'POST',
         path: '/orders',
         body: { userId: caller.userId },
-        headers: identityHeaders(caller),
+        headers: {
+          ...identityHeaders(caller),
+          ...(key === undefined ? {} : { 'idempotency-key': key }),
+        },
       });
       const location = upstream.ok
         ? `/api/orders/${encodeURIComponent(OrderAcceptedSchema.parse(upstream.body).orderId)}`

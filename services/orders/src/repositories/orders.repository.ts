@@ -8,8 +8,11 @@ import {
   type OutboxDocument,
   type OutboxEvent,
 } from '@emporium/platform';
-import type { Collection, Db, UpdateFilter } from 'mongodb';
+import { MongoServerError, type Collection, type Db, type UpdateFilter } from 'mongodb';
 import type { Order, OrderState } from '../domain/order.js';
+
+/** MongoDB's (and FerretDB's) code for a unique index violation. */
+const DUPLICATE_KEY = 11000;
 
 /** An order as stored: its state, version, parked shipment and embedded outbox. */
 export type OrderDocument = OrderState & Partial<OutboxDocument>;
@@ -31,8 +34,11 @@ const STATE_PROJECTION = { _id: 0, outbox: 0, outboxPending: 0 } as const;
 export interface OrdersRepository {
   readonly collection: Collection<OrderDocument>;
   ensureIndexes(): Promise<void>;
-  /** Stores a new order together with its OrderPlaced event in one write. */
-  create(order: OrderState): Promise<void>;
+  /**
+   * Stores a new order together with its OrderPlaced event in one write; `exists` when an
+   * order with its id is already stored (a repeated Idempotency-Key), which is left as it was.
+   */
+  create(order: OrderState): Promise<'created' | 'exists'>;
   /** The order as the API shows it. */
   findById(orderId: string): Promise<Order | null>;
   /**
@@ -91,7 +97,13 @@ export function ordersRepository(db: Db): OrdersRepository {
             placedAt: order.createdAt,
           },
         });
-        await insertWithOutbox(collection, { ...order }, [event]);
+        try {
+          await insertWithOutbox(collection, { ...order }, [event]);
+          return 'created';
+        } catch (error) {
+          if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return 'exists';
+          throw error;
+        }
       }),
     findById: (orderId) =>
       withMongoUnavailable(() => collection.findOne({ orderId }, { projection: API_PROJECTION })),

@@ -1,10 +1,14 @@
 import { AmountMinor, Currency, Id, Sku } from '@emporium/contracts';
 import { errors, type AppError, type Routes, callerOf, mayActFor } from '@emporium/platform';
 import { z } from 'zod';
+import { IDEMPOTENCY_KEY } from '../domain/order-id.js';
 import { ORDER_STATUSES } from '../domain/order.js';
 import { orderNotFound } from '../errors.js';
 import type { OrdersRepository } from '../repositories/orders.repository.js';
 import type { PlaceOrder } from '../use-cases/place-order.use-case.js';
+
+/** The request header that makes `POST /orders` safe to repeat. */
+const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 const Status = z.enum(ORDER_STATUSES);
 const Time = z.iso.datetime({ offset: true });
@@ -56,10 +60,14 @@ export function orderRoutes(
       summary: "Places the user's cart as an order",
       description:
         'Reads the cart, prices it with catalog, reserves stock, stores the order as PENDING ' +
-        'and empties the cart. Payment and shipping follow asynchronously; poll the Location.',
+        'and empties the cart. Payment and shipping follow asynchronously; poll the Location. ' +
+        'With an `Idempotency-Key` header (1–255 visible ASCII characters, e.g. a UUID) a ' +
+        'repeat of the request answers with the same order and `Idempotent-Replayed: true`, ' +
+        'and nothing is ordered twice.',
       body: PlaceOrderBody,
       responses: {
         202: PlacedSchema,
+        400: 'problem',
         403: 'problem',
         409: {
           description:
@@ -73,11 +81,22 @@ export function orderRoutes(
     async (req, res) => {
       const { userId } = req.body;
       if (!mayActFor(callerOf(req.headers), userId)) throw forbidden();
-      const order = await placeOrder(userId, req.log);
+      const idempotencyKey = req.get(IDEMPOTENCY_KEY_HEADER);
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw errors.validation([
+          { path: 'headers.idempotency-key', message: 'expected 1–255 visible ASCII characters' },
+        ]);
+      }
+      const { order, replayed } = await placeOrder(userId, {
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        logger: req.log,
+      });
+      // A replay answers as the first request did (the order was PENDING then).
+      if (replayed) res.set('idempotent-replayed', 'true');
       res
         .status(202)
         .location(`/orders/${order.orderId}`)
-        .json({ orderId: order.orderId, status: order.status });
+        .json({ orderId: order.orderId, status: 'PENDING' });
     },
   );
 

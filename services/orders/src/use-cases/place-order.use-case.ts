@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { AppError, type Logger } from '@emporium/platform';
+import { orderIdFor } from '../domain/order-id.js';
 import { checkCart, newOrder, price, type Order, type Pricing } from '../domain/order.js';
 import { cartEmpty, cartTooLarge, mixedCurrencies, outOfStock, unknownSku } from '../errors.js';
 import type { CartGateway } from '../gateways/cart.gateway.js';
@@ -17,11 +17,25 @@ export interface PlaceOrderDeps {
   metrics: OrderMetrics;
   logger: Logger;
   now?: () => Date;
-  newId?: () => string;
+  /** The id of a new order; {@link orderIdFor} by default. */
+  newId?: (userId: string, idempotencyKey?: string) => string;
+}
+
+/** How an order is placed. */
+export interface PlaceOrderOptions {
+  /** The client's Idempotency-Key: a repeat with the same key answers with the same order. */
+  idempotencyKey?: string;
+  logger?: Logger;
+}
+
+/** The outcome of placing: the order, and whether an earlier request with the key made it. */
+export interface Placement {
+  order: Order;
+  replayed: boolean;
 }
 
 /** Places a user's cart as an order; resolves with the PENDING order. */
-export type PlaceOrder = (userId: string, logger?: Logger) => Promise<Order>;
+export type PlaceOrder = (userId: string, options?: PlaceOrderOptions) => Promise<Placement>;
 
 /** The client error of a cart that cannot be priced. */
 function pricingError(failure: Extract<Pricing, { ok: false }>, userId: string): AppError {
@@ -45,11 +59,26 @@ function pricingError(failure: Extract<Pricing, { ok: false }>, userId: string):
  */
 export function placeOrderUseCase(deps: PlaceOrderDeps): PlaceOrder {
   const now = deps.now ?? (() => new Date());
-  const newId = deps.newId ?? randomUUID;
+  const newId = deps.newId ?? orderIdFor;
 
-  const place = async (userId: string, log: Logger): Promise<Order> => {
-    // The id comes first: it is the reservation's idempotency key.
-    const orderId = newId();
+  /** The order an earlier request with the same key placed, as that request answered it. */
+  const earlier = async (orderId: string, userId: string): Promise<Order | undefined> => {
+    const found = await deps.orders.findById(orderId);
+    return found?.userId === userId ? found : undefined;
+  };
+
+  const place = async (
+    userId: string,
+    idempotencyKey: string | undefined,
+    log: Logger,
+  ): Promise<Placement> => {
+    // The id comes first: it is the reservation's idempotency key, and with a client key it is
+    // derived from it, so a repeat reserves nothing twice.
+    const orderId = newId(userId, idempotencyKey);
+    if (idempotencyKey !== undefined) {
+      const order = await earlier(orderId, userId);
+      if (order) return { order, replayed: true };
+    }
     const cart = checkCart(await deps.cart.lines(userId));
     if (!cart.ok) throw pricingError(cart, userId);
     const products = await deps.catalog.productsBySku(cart.lines.map((line) => line.sku));
@@ -68,7 +97,10 @@ export function placeOrderUseCase(deps: PlaceOrderDeps): PlaceOrder {
       now(),
     );
     try {
-      await deps.orders.create(order);
+      const created = await deps.orders.create(order);
+      // Two requests with one key ran side by side and the other stored it first (placeOnce
+      // answers with that order); without a key, a random id never collides.
+      if (created === 'exists') throw new Error(`order ${orderId} is already stored`);
     } catch (error) {
       // Inventory holds a reservation no order will ever release; say so loudly.
       log.error({ err: error, orderId }, 'order not stored after its stock was reserved');
@@ -81,18 +113,42 @@ export function placeOrderUseCase(deps: PlaceOrderDeps): PlaceOrder {
       log.warn({ err: error, orderId, userId }, 'could not empty the cart after the order');
     }
     const { version: _version, ...placed } = order;
-    return placed;
+    return { order: placed, replayed: false };
   };
 
-  return async (userId, logger = deps.logger) => {
+  /**
+   * With a key, a failure may only mean that a request with the same key ran alongside and won
+   * (it emptied the cart, or stored the order first): then its order is the answer.
+   */
+  const placeOnce = async (
+    userId: string,
+    idempotencyKey: string | undefined,
+    log: Logger,
+  ): Promise<Placement> => {
     try {
-      const order = await place(userId, logger);
+      return await place(userId, idempotencyKey, log);
+    } catch (error) {
+      if (idempotencyKey === undefined) throw error;
+      const order = await earlier(newId(userId, idempotencyKey), userId);
+      if (order) return { order, replayed: true };
+      throw error;
+    }
+  };
+
+  return async (userId, { idempotencyKey, logger = deps.logger } = {}) => {
+    try {
+      const placement = await placeOnce(userId, idempotencyKey, logger);
+      const { order } = placement;
+      if (placement.replayed) {
+        logger.info({ orderId: order.orderId, userId }, 'order request repeated: same order');
+        return placement;
+      }
       deps.metrics.placed(order);
       logger.info(
         { orderId: order.orderId, userId, totalMinor: order.totalMinor, currency: order.currency },
         'order placed',
       );
-      return order;
+      return placement;
     } catch (error) {
       deps.metrics.rejected(error instanceof AppError ? error.code : 'INTERNAL');
       throw error;
