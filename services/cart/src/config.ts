@@ -3,8 +3,8 @@ import {
   envVar,
   loadConfigOrExit,
   redisConfigShape,
-  type Environment,
   upstreamConfigShape,
+  type Environment,
 } from '@emporium/platform';
 import { Currency } from '@emporium/contracts';
 import type { z } from 'zod';

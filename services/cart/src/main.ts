@@ -1,5 +1,5 @@
 // Wiring only: config → runtime and clients → app → serve.
-import { createServiceRuntime, createUpstreamClient } from '@emporium/platform';
+import { createServiceRuntime, upstreamClients } from '@emporium/platform';
 import { buildApp } from './app.js';
 import { loadCartConfig } from './config.js';
 import { catalogGateway } from './gateways/catalog.gateway.js';
@@ -13,16 +13,8 @@ const { logger, metrics, readiness, faults } = runtime;
 // not ready until Redis is back.
 const redis = await runtime.redis(config.REDIS_URL, { ready: true });
 const carts = cartsRepository(redis, { ttlSeconds: config.CART_TTL_SECONDS, metrics });
-const catalog = catalogGateway(
-  createUpstreamClient({
-    name: 'catalog',
-    baseUrl: config.UPSTREAM_CATALOG_URL,
-    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-    retries: config.UPSTREAM_RETRIES,
-    metrics,
-    logger,
-  }),
-);
+const upstream = upstreamClients(config, { metrics, logger });
+const catalog = catalogGateway(upstream('catalog', config.UPSTREAM_CATALOG_URL));
 
 const { app } = buildApp(config, { carts, catalog, metrics, logger, readiness, faults });
 await runtime.serve(app, config.PORT);

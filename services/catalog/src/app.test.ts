@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import {
   assertValidOpenApi,
   freePort,
+  runNodeScript,
   startMongo,
   startRedis,
   type MongoServer,
   type RedisServer,
-  runNodeScript,
 } from '@emporium/harness';
 import {
   createMetrics,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { assertValidOpenApi, startMongo, type MongoServer, runNodeScript } from '@emporium/harness';
+import { assertValidOpenApi, runNodeScript, startMongo, type MongoServer } from '@emporium/harness';
 import { createMetrics, type HttpApp } from '@emporium/platform';
 import { MongoClient } from 'mongodb';
 import { pino } from 'pino';

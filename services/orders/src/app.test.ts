@@ -6,11 +6,11 @@ import {
   freePort,
   json,
   problem,
+  runNodeScript,
   startHttpStub,
   startMongo,
   type HttpStub,
   type MongoServer,
-  runNodeScript,
 } from '@emporium/harness';
 import {
   createMetrics,

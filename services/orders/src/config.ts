@@ -4,8 +4,8 @@ import {
   kafkaConfigShape,
   loadConfigOrExit,
   mongoConfigShape,
-  type Environment,
   upstreamConfigShape,
+  type Environment,
 } from '@emporium/platform';
 import type { z } from 'zod';
 

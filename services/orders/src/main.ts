@@ -1,10 +1,6 @@
 // Wiring only: config → runtime and clients → app and workers → serve.
 import { ordersTopic, paymentsTopic, shipmentsTopic } from '@emporium/contracts';
-import {
-  createConsumerRunner,
-  createServiceRuntime,
-  createUpstreamClient,
-} from '@emporium/platform';
+import { createConsumerRunner, createServiceRuntime, upstreamClients } from '@emporium/platform';
 import { buildApp } from './app.js';
 import { loadOrdersConfig } from './config.js';
 import { paymentsHandler, shipmentsHandler } from './events/saga.handler.js';
@@ -21,15 +17,7 @@ const { logger, metrics, readiness, faults } = runtime;
 const orders = ordersRepository(runtime.mongo(config).db(config.MONGO_DATABASE));
 await orders.ensureIndexes();
 
-const upstream = (name: string, baseUrl: string) =>
-  createUpstreamClient({
-    name,
-    baseUrl,
-    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-    retries: config.UPSTREAM_RETRIES,
-    metrics,
-    logger,
-  });
+const upstream = upstreamClients(config, { metrics, logger });
 const cart = cartGateway(upstream('cart', config.UPSTREAM_CART_URL));
 const catalog = catalogGateway(upstream('catalog', config.UPSTREAM_CATALOG_URL));
 const inventory = inventoryGateway(upstream('inventory', config.UPSTREAM_INVENTORY_URL));

@@ -192,8 +192,10 @@ export { fieldErrors, validateRequest } from './http/validation.js';
 export { REQUEST_ID_HEADER } from './http/request-context.js';
 export {
   createUpstreamClient,
+  upstreamClients,
   type UpstreamClient,
   type UpstreamClientOptions,
+  type UpstreamSettings,
   type UpstreamMethod,
   type UpstreamRequest,
   type UpstreamResponse,

@@ -1,11 +1,11 @@
 import {
   createKeyedMutex,
-  type KeyedMutex,
   ensureOutboxIndexes,
   insertWithOutbox,
   outboxFields,
   updateWithOutbox,
   withMongoUnavailable,
+  type KeyedMutex,
   type OutboxDocument,
 } from '@emporium/platform';
 import {

@@ -1,9 +1,9 @@
 import {
-  createUpstreamClient,
+  IDENTITY_HEADERS,
+  upstreamClients,
   type Logger,
   type Metrics,
   type UpstreamClient,
-  IDENTITY_HEADERS,
 } from '@emporium/platform';
 import type { Config } from '../config.js';
 
@@ -24,15 +24,7 @@ export function createUpstreams(
   metrics: Metrics,
   logger: Logger,
 ): Upstreams {
-  const client = (name: string, baseUrl: string): UpstreamClient =>
-    createUpstreamClient({
-      name,
-      baseUrl,
-      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-      retries: config.UPSTREAM_RETRIES,
-      metrics,
-      logger,
-    });
+  const client = upstreamClients(config, { metrics, logger });
   return {
     catalog: client('catalog', config.UPSTREAM_CATALOG_URL),
     cart: client('cart', config.UPSTREAM_CART_URL),

@@ -1,5 +1,5 @@
 import { AmountMinor, Currency, Id, Sku } from '@emporium/contracts';
-import { errors, type AppError, type Routes, callerOf, mayActFor } from '@emporium/platform';
+import { callerOf, errors, mayActFor, type AppError, type Routes } from '@emporium/platform';
 import { z } from 'zod';
 import { IDEMPOTENCY_KEY } from '../domain/order-id.js';
 import { ORDER_STATUSES } from '../domain/order.js';

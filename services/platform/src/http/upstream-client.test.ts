@@ -10,7 +10,11 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
-import { createUpstreamClient, type UpstreamClientOptions } from './upstream-client.js';
+import {
+  createUpstreamClient,
+  upstreamClients,
+  type UpstreamClientOptions,
+} from './upstream-client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -180,6 +184,20 @@ describe('upstream client', () => {
     assert.equal(hits.get('/down'), 4);
     await assert.rejects(client({ retries: 0 }).request({ method: 'GET', path: '/down' }));
     assert.equal(hits.get('/down'), 5);
+  });
+
+  it("upstreamClients makes clients with the config's timeout and retries", async () => {
+    const upstream = upstreamClients(
+      { UPSTREAM_TIMEOUT_MS: 200, UPSTREAM_RETRIES: 0 },
+      { metrics, logger: pino({ level: 'silent' }) },
+    );
+    const before = hits.get('/down') ?? 0;
+    await assert.rejects(upstream('catalog', baseUrl).request({ method: 'GET', path: '/down' }));
+    assert.equal(hits.get('/down'), before + 1, 'UPSTREAM_RETRIES=0: one attempt');
+    await assert.rejects(
+      upstream('catalog', baseUrl).request({ method: 'GET', path: '/slow' }),
+      (error: unknown) => error instanceof AppError && error.code === 'UPSTREAM_TIMEOUT',
+    );
   });
 
   it('never retries a POST', async () => {

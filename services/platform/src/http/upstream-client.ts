@@ -351,3 +351,28 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 
   return { name, request };
 }
+
+/** The upstream settings of a service's config (the platform's `upstreamConfigShape`). */
+export interface UpstreamSettings {
+  readonly UPSTREAM_TIMEOUT_MS: number;
+  readonly UPSTREAM_RETRIES: number;
+}
+
+/**
+ * A maker of the service's upstream clients, each with the config's UPSTREAM_TIMEOUT_MS and
+ * UPSTREAM_RETRIES: `const upstream = upstreamClients(config, { metrics, logger });
+ * upstream('catalog', config.UPSTREAM_CATALOG_URL)`.
+ */
+export function upstreamClients(
+  config: UpstreamSettings,
+  deps: Pick<UpstreamClientOptions, 'metrics' | 'logger'>,
+): (name: string, baseUrl: string) => UpstreamClient {
+  return (name, baseUrl) =>
+    createUpstreamClient({
+      name,
+      baseUrl,
+      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+      retries: config.UPSTREAM_RETRIES,
+      ...deps,
+    });
+}
