@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { eventually, freePort, repoRoot, runNodeScript, tempDir } from '@emporium/harness';
@@ -124,6 +125,8 @@ describe('e2e: the whole stack, as a client sees it', function () {
 
   after(async function () {
     await stack.stop();
+    // Kafka's and FerretDB's files of this run.
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('a shopper with a token browses, fills a cart, checks out (safely twice) and sees the order SHIPPED', async function () {
