@@ -1,9 +1,8 @@
 import { Sku } from '@emporium/contracts';
 import type { Routes } from '@emporium/platform';
 import { z } from 'zod';
-import { identityHeaders, type Upstreams } from '../gateways/upstreams.gateway.js';
-import { requireCaller } from './edge.middleware.js';
-import { sendUpstream } from './forward.js';
+import type { Upstreams } from '../gateways/upstreams.gateway.js';
+import { forwardAsCaller } from './forward.js';
 import { CartSchema } from './schemas.js';
 
 const SIGNED_IN =
@@ -20,17 +19,11 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
       description: SIGNED_IN,
       responses: { 200: CartSchema, 401: 'problem', 429: 'problem' },
     },
-    async (req, res) => {
-      const caller = requireCaller(req);
-      sendUpstream(
-        res,
-        await upstreams.cart.request({
-          method: 'GET',
-          path: cartPath(caller.userId),
-          headers: identityHeaders(caller),
-        }),
-      );
-    },
+    (req, res) =>
+      forwardAsCaller(req, res, upstreams.cart, (caller) => ({
+        method: 'GET',
+        path: cartPath(caller.userId),
+      })),
   );
 
   routes.put(
@@ -42,18 +35,12 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
       body: z.object({ quantity: z.int().min(1).max(99) }),
       responses: { 200: CartSchema, 401: 'problem', 404: 'problem', 429: 'problem' },
     },
-    async (req, res) => {
-      const caller = requireCaller(req);
-      sendUpstream(
-        res,
-        await upstreams.cart.request({
-          method: 'PUT',
-          path: `${cartPath(caller.userId)}/lines/${encodeURIComponent(req.params.sku)}`,
-          body: { quantity: req.body.quantity },
-          headers: identityHeaders(caller),
-        }),
-      );
-    },
+    (req, res) =>
+      forwardAsCaller(req, res, upstreams.cart, (caller) => ({
+        method: 'PUT',
+        path: `${cartPath(caller.userId)}/lines/${encodeURIComponent(req.params.sku)}`,
+        body: { quantity: req.body.quantity },
+      })),
   );
 
   routes.delete(
@@ -64,17 +51,11 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
       params: z.object({ sku: Sku }),
       responses: { 200: CartSchema, 401: 'problem', 429: 'problem' },
     },
-    async (req, res) => {
-      const caller = requireCaller(req);
-      sendUpstream(
-        res,
-        await upstreams.cart.request({
-          method: 'DELETE',
-          path: `${cartPath(caller.userId)}/lines/${encodeURIComponent(req.params.sku)}`,
-          headers: identityHeaders(caller),
-        }),
-      );
-    },
+    (req, res) =>
+      forwardAsCaller(req, res, upstreams.cart, (caller) => ({
+        method: 'DELETE',
+        path: `${cartPath(caller.userId)}/lines/${encodeURIComponent(req.params.sku)}`,
+      })),
   );
 
   routes.delete(
@@ -84,16 +65,10 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
       description: SIGNED_IN,
       responses: { 204: 'empty', 401: 'problem', 429: 'problem' },
     },
-    async (req, res) => {
-      const caller = requireCaller(req);
-      sendUpstream(
-        res,
-        await upstreams.cart.request({
-          method: 'DELETE',
-          path: cartPath(caller.userId),
-          headers: identityHeaders(caller),
-        }),
-      );
-    },
+    (req, res) =>
+      forwardAsCaller(req, res, upstreams.cart, (caller) => ({
+        method: 'DELETE',
+        path: cartPath(caller.userId),
+      })),
   );
 }

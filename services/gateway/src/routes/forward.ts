@@ -1,5 +1,13 @@
-import { PROBLEM_CONTENT_TYPE, type UpstreamResponse } from '@emporium/platform';
+import {
+  PROBLEM_CONTENT_TYPE,
+  type UpstreamClient,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from '@emporium/platform';
 import type { Response } from 'express';
+import type { Identity } from '../domain/identity.js';
+import { identityHeaders } from '../gateways/upstreams.gateway.js';
+import { requireCaller } from './edge.middleware.js';
 
 /** Response headers a client may act on, passed through from the upstream as they are. */
 const PASSED_ON = ['retry-after', 'idempotent-replayed'] as const;
@@ -23,4 +31,26 @@ export function sendUpstream(res: Response, upstream: UpstreamResponse, location
   } else {
     res.json(upstream.body);
   }
+}
+
+/**
+ * Forwards a signed-in caller's request: `call` builds the upstream request from the verified
+ * caller (never from anything else the client sent), which goes out with the identity
+ * headers, and the answer goes back as it came.
+ */
+export async function forwardAsCaller(
+  req: object,
+  res: Response,
+  upstream: UpstreamClient,
+  call: (caller: Identity) => UpstreamRequest,
+): Promise<void> {
+  const caller = requireCaller(req);
+  const request = call(caller);
+  sendUpstream(
+    res,
+    await upstream.request({
+      ...request,
+      headers: { ...identityHeaders(caller), ...request.headers },
+    }),
+  );
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Identity } from '../domain/identity.js';
 import { identityHeaders, type Upstreams } from '../gateways/upstreams.gateway.js';
 import { requireCaller } from './edge.middleware.js';
-import { sendUpstream } from './forward.js';
+import { forwardAsCaller, sendUpstream } from './forward.js';
 import {
   NotificationListSchema,
   OrderAcceptedSchema,
@@ -76,18 +76,12 @@ export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
       description: SIGNED_IN,
       responses: { 200: OrderListSchema, 401: 'problem', 429: 'problem' },
     },
-    async (req, res) => {
-      const caller = requireCaller(req);
-      sendUpstream(
-        res,
-        await upstreams.orders.request({
-          method: 'GET',
-          path: '/orders',
-          query: { userId: caller.userId },
-          headers: identityHeaders(caller),
-        }),
-      );
-    },
+    (req, res) =>
+      forwardAsCaller(req, res, upstreams.orders, (caller) => ({
+        method: 'GET',
+        path: '/orders',
+        query: { userId: caller.userId },
+      })),
   );
 
   routes.get(
@@ -98,17 +92,11 @@ export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
       params: z.object({ id: Id }),
       responses: { 200: OrderSchema, 401: 'problem', 404: 'problem', 429: 'problem' },
     },
-    async (req, res) => {
-      const caller = requireCaller(req);
-      sendUpstream(
-        res,
-        await upstreams.orders.request({
-          method: 'GET',
-          path: `/orders/${encodeURIComponent(req.params.id)}`,
-          headers: identityHeaders(caller),
-        }),
-      );
-    },
+    (req, res) =>
+      forwardAsCaller(req, res, upstreams.orders, () => ({
+        method: 'GET',
+        path: `/orders/${encodeURIComponent(req.params.id)}`,
+      })),
   );
 
   /**
@@ -169,17 +157,11 @@ export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
       description: SIGNED_IN,
       responses: { 200: NotificationListSchema, 401: 'problem', 429: 'problem' },
     },
-    async (req, res) => {
-      const caller = requireCaller(req);
-      sendUpstream(
-        res,
-        await upstreams.notifications.request({
-          method: 'GET',
-          path: '/notifications',
-          query: { userId: caller.userId },
-          headers: identityHeaders(caller),
-        }),
-      );
-    },
+    (req, res) =>
+      forwardAsCaller(req, res, upstreams.notifications, (caller) => ({
+        method: 'GET',
+        path: '/notifications',
+        query: { userId: caller.userId },
+      })),
   );
 }
