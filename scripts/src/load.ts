@@ -1,12 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { freePort, portFree, serviceMain } from '@emporium/harness';
+import { SUMMARY_PREFIX, type StepSummary, type Summary } from '@emporium/loadgen/summary';
 import { CliError, progress, runCli } from './cli.js';
 import { STACK_PORTS } from './stack/ports.js';
 import { LOCAL_STACK_DATA, registerScrapeTarget } from './stack/stack.js';
-
-/** The prefix of the line loadgen prints its final summary on (services/loadgen main.ts). */
-const SUMMARY_PREFIX = 'loadgen-summary ';
 
 const USAGE = `usage: npm run load -- [--rps N] [--duration 60s] [--concurrency N] [--users N|a,b]
                      [--gateway URL] [--port N] [--json]
@@ -30,38 +28,11 @@ interface Options {
   json: boolean;
 }
 
-/** One step's line of loadgen's summary (see services/loadgen/src/domain/summary.ts). */
-interface StepLine {
-  step: string;
-  requests: number;
-  ok: number;
-  business: number;
-  businessCodes: Record<string, number>;
-  rateLimited: number;
-  errors: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-}
-
-/** The parts of loadgen's summary this command prints. */
-interface LoadSummary {
-  elapsedSeconds: number;
-  targetRps: number;
-  achievedRps: number;
-  requests: number;
-  dropped: number;
-  ordersPlaced: number;
-  journeys: Record<string, number>;
-  steps: StepLine[];
-  total: StepLine;
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isStepLine(value: unknown): value is StepLine {
+function isStepSummary(value: unknown): value is StepSummary {
   return (
     isRecord(value) &&
     typeof value.step === 'string' &&
@@ -73,7 +44,7 @@ function isStepLine(value: unknown): value is StepLine {
 }
 
 /** Checks the shape of the summary line before the table relies on it. */
-function isSummary(value: unknown): value is LoadSummary {
+function isSummary(value: unknown): value is Summary {
   return (
     isRecord(value) &&
     ['elapsedSeconds', 'targetRps', 'achievedRps', 'requests', 'dropped', 'ordersPlaced'].every(
@@ -81,8 +52,8 @@ function isSummary(value: unknown): value is LoadSummary {
     ) &&
     isRecord(value.journeys) &&
     Array.isArray(value.steps) &&
-    value.steps.every(isStepLine) &&
-    isStepLine(value.total)
+    value.steps.every(isStepSummary) &&
+    isStepSummary(value.total)
   );
 }
 
@@ -164,7 +135,7 @@ async function gatewayAnswers(gateway: string): Promise<boolean> {
 }
 
 /** The table of the run: one row per step and the total, then the rate, orders and journeys. */
-function table(summary: LoadSummary): string {
+function table(summary: Summary): string {
   const ms = (value: number | null): string => (value === null ? '-' : value.toFixed(1));
   const header = [
     'step',
@@ -214,10 +185,10 @@ function table(summary: LoadSummary): string {
       `${summary.elapsedSeconds.toFixed(1)} s; ${String(summary.dropped)} arrivals dropped ` +
       'at the concurrency limit',
     `orders placed: ${String(summary.ordersPlaced)}`,
-    `journeys: ${['ordered', 'abandoned', 'rejected', 'rate_limited', 'failed']
-      .map((outcome) => `${String(journeys[outcome] ?? 0)} ${outcome.replace('_', ' ')}`)
+    `journeys: ${(['ordered', 'abandoned', 'rejected', 'rate_limited', 'failed'] as const)
+      .map((outcome) => `${String(journeys[outcome])} ${outcome.replace('_', ' ')}`)
       .join(', ')}` +
-      ((journeys.inProgress ?? 0) > 0 ? ` (${String(journeys.inProgress)} unfinished)` : ''),
+      (journeys.inProgress > 0 ? ` (${String(journeys.inProgress)} unfinished)` : ''),
   );
   if (business.length > 0) lines.push(`business answers: ${business.join(', ')}`);
   return `${lines.join('\n')}\n`;
