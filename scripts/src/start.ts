@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { ALL_TOOLS, ensureTool, portFree } from '@emporium/harness';
+import { ALL_TOOLS, KUBERNETES_TOOLS, ensureTool, portFree } from '@emporium/harness';
 import { CliError, progress, runCli } from './cli.js';
 import { fixedStackPorts, type StackPorts } from './stack/ports.js';
 import {
@@ -83,7 +83,10 @@ runCli('start', async () => {
       busy.push(`${what} needs 127.0.0.1:${String(port)}, which is in use`);
   }
   if (busy.length > 0) throw new CliError(busy.join('\n  '));
-  for (const tool of ALL_TOOLS) await ensureTool(tool, progress);
+  // The local stack runs no Kubernetes: a cold clone need not build it (that is kube:up's job).
+  for (const tool of ALL_TOOLS.filter((t) => !KUBERNETES_TOOLS.includes(t))) {
+    await ensureTool(tool, progress);
+  }
   await mkdir(LOCAL_STACK_DATA, { recursive: true });
 
   const began = performance.now();

@@ -13,9 +13,11 @@ import {
 } from '@emporium/harness';
 import { SERVICES } from '../stack/topology.js';
 import {
+  ADMIN_CLUSTER,
   APP_CLUSTER,
   COLLECTOR_CLUSTER,
   RETRY_ON,
+  STATS_PATHS,
   egressPorts,
   envoyBootstrap,
   type EnvoyBootstrap,
@@ -142,6 +144,38 @@ describe('envoyBootstrap', () => {
       envoyBootstrap('orders', SERVICES, settings),
       envoyBootstrap('orders', SERVICES, settings),
     );
+  });
+
+  it('a stats listener exposes only /stats/prometheus and /ready of the admin, and validates', async () => {
+    const settings = { ...k8sSettings('orders', true), stats: { address: '0.0.0.0', port: 15090 } };
+    const bootstrap = envoyBootstrap('orders', SERVICES, settings);
+    const stats = bootstrap.static_resources.listeners.find((l) => l.name === 'stats');
+    assert.ok(stats, 'no stats listener');
+    assert.deepEqual(stats.address.socket_address, { address: '0.0.0.0', port_value: 15090 });
+    const hcm = manager(stats);
+    assert.equal(hcm.tracing, undefined, 'scrapes are not traced');
+    assert.equal(hcm.access_log, undefined, 'scrapes are not logged');
+    const routes = hcm.route_config.virtual_hosts[0]?.routes ?? [];
+    assert.deepEqual(
+      routes.map((r) => [r.match.path, r.match.prefix, r.route.cluster]),
+      STATS_PATHS.map((path) => [path, undefined, ADMIN_CLUSTER]),
+    );
+    const admin = bootstrap.static_resources.clusters.find((c) => c.name === ADMIN_CLUSTER);
+    assert.deepEqual(
+      admin?.load_assignment.endpoints[0]?.lb_endpoints[0]?.endpoint.address.socket_address,
+      { address: '127.0.0.1', port_value: 15000 },
+    );
+    assert.equal(bootstrap.admin.address.socket_address.address, '127.0.0.1');
+    assert.equal(
+      envoyBootstrap(
+        'orders',
+        SERVICES,
+        k8sSettings('orders', true),
+      ).static_resources.listeners.some((l) => l.name === 'stats'),
+      false,
+      'no stats listener unless asked',
+    );
+    await validateEnvoyBootstrap(plain(bootstrap));
   });
 
   it('refuses a service outside the topology or an upstream without an address', () => {
@@ -301,6 +335,36 @@ describe('the Envoy sidecar, for real (cart calling catalog)', function () {
       },
       10_000,
     );
+    await envoy.stop();
+    started.pop();
+  });
+
+  it('serves /stats/prometheus and /ready on the stats listener, and nothing else of the admin', async () => {
+    const adminPort = await freePort();
+    const statsPort = await freePort();
+    const envoy = await startEnvoy({
+      bootstrap: plain(
+        envoyBootstrap('catalog', SERVICES, {
+          ingress: { address: '127.0.0.1', port: await freePort() },
+          app: { address: '127.0.0.1', port: app.port },
+          egress: { address: '127.0.0.1', port: await freePort() },
+          upstreams: {},
+          adminPort,
+          stats: { address: '127.0.0.1', port: statsPort },
+        }),
+      ),
+      name: 'envoy-stats',
+      adminPort,
+    });
+    started.push(envoy);
+    const base = `http://127.0.0.1:${String(statsPort)}`;
+    const metrics = await fetch(`${base}/stats/prometheus`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /envoy_server_live/);
+    assert.equal((await (await fetch(`${base}/ready`)).text()).trim(), 'LIVE');
+    for (const path of ['/config_dump', '/quitquitquit', '/stats']) {
+      assert.equal((await fetch(`${base}${path}`, { method: 'POST' })).status, 404, path);
+    }
     await envoy.stop();
     started.pop();
   });

@@ -70,6 +70,12 @@ export interface EnvoySettings {
   readonly upstreams: Readonly<Record<string, HostPort>>;
   /** Port of the admin interface on 127.0.0.1 (`/stats/prometheus`); 9901 by default. */
   readonly adminPort?: number;
+  /**
+   * A listener that serves only the admin's `/stats/prometheus` and `/ready`, e.g. on
+   * 0.0.0.0:15090 in a pod: Prometheus and the kubelet reach those two paths while the admin
+   * interface itself (which can change Envoy's state) stays on 127.0.0.1.
+   */
+  readonly stats?: HostPort;
   /** Whole-request timeout of egress routes, in ms, retries included (default 2000). */
   readonly routeTimeoutMs?: number;
   /** Timeout of each try of an egress request, in ms (default 500). */
@@ -113,7 +119,8 @@ export interface EnvoyRetryPolicy {
 export interface EnvoyRoute {
   readonly name: string;
   readonly match: {
-    readonly prefix: string;
+    readonly prefix?: string;
+    readonly path?: string;
     readonly headers?: readonly (
       | {
           readonly name: string;
@@ -231,6 +238,12 @@ export const RETRY_ON = 'connect-failure,refused-stream,reset,gateway-error';
 
 /** The cluster of the local app; no upstream may take this name. */
 export const APP_CLUSTER = 'local_app';
+
+/** The cluster of the sidecar's own admin interface, behind the stats listener. */
+export const ADMIN_CLUSTER = 'envoy_admin';
+
+/** The admin paths the stats listener exposes: Prometheus metrics and readiness. */
+export const STATS_PATHS = ['/stats/prometheus', '/ready'] as const;
 
 /** The cluster of the OpenTelemetry collector; no upstream may take this name. */
 export const COLLECTOR_CLUSTER = 'opentelemetry_collector';
@@ -361,6 +374,51 @@ function httpListener(
   };
 }
 
+/**
+ * The stats listener: exact admin paths to the admin cluster, anything else 404. No access
+ * log and no tracing: a scrape every few seconds would drown the real traffic in both.
+ */
+function statsListener(at: HostPort): EnvoyListener {
+  const routes: EnvoyRoute[] = STATS_PATHS.map((path) => ({
+    name: `admin${path.replaceAll('/', '_')}`,
+    match: { path },
+    route: { cluster: ADMIN_CLUSTER, timeout: '5s' },
+  }));
+  return {
+    name: 'stats',
+    address: socket(at),
+    traffic_direction: 'INBOUND',
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': HCM_TYPE,
+              stat_prefix: 'stats',
+              codec_type: 'AUTO',
+              generate_request_id: false,
+              preserve_external_request_id: false,
+              route_config: {
+                name: 'stats',
+                virtual_hosts: [{ name: 'stats', domains: ['*'], routes }],
+              },
+              http_filters: [
+                {
+                  name: 'envoy.filters.http.router',
+                  typed_config: {
+                    '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
 /** The header that makes any call safe to repeat: the upstream answers a repeat as the first. */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
@@ -471,6 +529,8 @@ export function egressPorts(
  *   GET/HEAD/PUT/DELETE/OPTIONS and calls with an Idempotency-Key retry on {@link RETRY_ON}
  *   under a retry budget, anything else never retries; the cluster has outlier detection and circuit-breaker thresholds.
  * - `admin` on 127.0.0.1:`adminPort` (default 9901): Prometheus scrapes `/stats/prometheus`.
+ * - With `settings.stats`, a `stats` listener there serving only the admin's
+ *   {@link STATS_PATHS} (through cluster `envoy_admin`), for scrapers and probes off the pod.
  * - With `settings.tracing`, every listener traces with the OpenTelemetry tracer (W3C
  *   `traceparent`) to the collector over OTLP/gRPC; without it, no tracing and no collector.
  */
@@ -481,7 +541,8 @@ export function envoyBootstrap(
 ): EnvoyBootstrap {
   const upstreams = upstreamsOf(service, topology);
   const ports = egressPorts(service, topology, settings);
-  const reserved = new Set([APP_CLUSTER, COLLECTOR_CLUSTER]);
+  const reserved = new Set([APP_CLUSTER, COLLECTOR_CLUSTER, ADMIN_CLUSTER]);
+  const adminPort = settings.adminPort ?? 9901;
   const listeners: EnvoyListener[] = [
     httpListener(
       'ingress',
@@ -516,12 +577,16 @@ export function envoyBootstrap(
     );
     clusters.push(upstreamCluster(upstream, at, settings));
   }
+  if (settings.stats) {
+    listeners.push(statsListener(settings.stats));
+    clusters.push(cluster(ADMIN_CLUSTER, { address: '127.0.0.1', port: adminPort }, 'http1'));
+  }
   // OTLP/gRPC needs HTTP/2 to the collector.
   if (settings.tracing)
     clusters.push(cluster(COLLECTOR_CLUSTER, settings.tracing.collector, 'http2'));
   return {
     node: { id: `${service}-sidecar`, cluster: service },
-    admin: { address: socket({ address: '127.0.0.1', port: settings.adminPort ?? 9901 }) },
+    admin: { address: socket({ address: '127.0.0.1', port: adminPort }) },
     static_resources: { listeners, clusters },
   };
 }

@@ -1,9 +1,11 @@
 export {
+  ADMIN_CLUSTER,
   APP_CLUSTER,
   COLLECTOR_CLUSTER,
   IDEMPOTENCY_KEY_HEADER,
   IDEMPOTENT_METHODS,
   RETRY_ON,
+  STATS_PATHS,
   egressPorts,
   envoyBootstrap,
   type CircuitBreakerSettings,

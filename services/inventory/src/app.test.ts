@@ -138,6 +138,10 @@ describe('inventory HTTP API', () => {
       const first = await reserve('o-happy', lines);
       assert.equal(first.status, 201);
       assert.equal(first.headers.location, '/reservations/o-happy');
+      const { expiresAt } = first.body as { expiresAt: string };
+      // Held for the default RESERVATION_TTL_MS (15 min) unless the order is seen placed.
+      const heldFor = Date.parse(expiresAt) - Date.now();
+      assert.ok(heldFor > 14 * 60_000 && heldFor <= 15 * 60_000, expiresAt);
       const expected = {
         orderId: 'o-happy',
         status: 'RESERVED',
@@ -145,6 +149,7 @@ describe('inventory HTTP API', () => {
           { sku: 'CAP-1', quantity: 3 },
           { sku: 'TEE-M', quantity: 2 },
         ],
+        expiresAt,
       };
       assert.deepEqual(first.body, expected);
       const again = await reserve('o-happy', lines);

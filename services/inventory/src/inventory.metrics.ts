@@ -17,6 +17,12 @@ export interface InventoryMetrics {
   settled: LabelledCounter<'status'>;
   /** `inventory_stock_records_opened_total`: skus first heard of from catalog. */
   stockOpened: { inc(value?: number): void };
+  /** `inventory_reservations_confirmed_total{outcome}`: OrderPlaced seen (see ConfirmOutcome). */
+  confirmed: LabelledCounter<'outcome'>;
+  /** `inventory_reservations_expired_total`: reservations the sweeper gave back, each once. */
+  expired: { inc(value?: number): void };
+  /** `inventory_reservation_sweeps_total{outcome=ok|failed}`: sweeper rounds. */
+  sweeps: LabelledCounter<'outcome'>;
 }
 
 /**
@@ -53,6 +59,20 @@ export function inventoryMetrics(metrics: Metrics, stock: StockRepository): Inve
     stockOpened: metrics.counter({
       name: 'inventory_stock_records_opened_total',
       help: 'Stock records opened for skus first heard of from catalog.',
+    }),
+    confirmed: metrics.counter<'outcome'>({
+      name: 'inventory_reservations_confirmed_total',
+      help: 'OrderPlaced events by what they did to the reservation: confirmed, reinstated (after an expiry) or lost (expired and no stock left).',
+      labelNames: ['outcome'],
+    }),
+    expired: metrics.counter({
+      name: 'inventory_reservations_expired_total',
+      help: 'Reservations released by the expiry sweeper because their order never arrived.',
+    }),
+    sweeps: metrics.counter<'outcome'>({
+      name: 'inventory_reservation_sweeps_total',
+      help: 'Expiry sweeper rounds by outcome (ok, failed).',
+      labelNames: ['outcome'],
     }),
   };
 }

@@ -219,3 +219,25 @@ export {
   type RelayOptions,
   type ServiceRuntime,
 } from './service/runtime.js';
+export {
+  checkTimings,
+  isLeaderGauge,
+  LEADER_ELECTION_DEFAULTS,
+  startLeaderElection,
+  type LeaderElection,
+  type LeaderElectionOptions,
+  type LeaderElectionTimings,
+} from './kube/leader-election.js';
+export {
+  holderIdentity,
+  leaderElectionConfigShape,
+  leaderElectionEnabled,
+  leaderElectionTimingIssues,
+  leaseNamespace,
+  loadKubeConfig,
+  SERVICE_ACCOUNT_NAMESPACE_FILE,
+  soleLeader,
+  startLeadership,
+  type LeaderElectionConfig,
+  type LeadershipOptions,
+} from './kube/leadership.js';

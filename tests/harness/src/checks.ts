@@ -10,6 +10,7 @@ import { startEnvoy } from './components/envoy.js';
 import { helm } from './components/helm.js';
 import { startJaeger } from './components/jaeger.js';
 import { startKafka } from './components/kafka.js';
+import { startKubernetes } from './components/kubernetes.js';
 import { startMongo } from './components/mongo.js';
 import { startPrometheus } from './components/prometheus.js';
 import { startRedis } from './components/redis.js';
@@ -17,7 +18,7 @@ import { freePort, tempDir } from './process.js';
 
 /** A round trip through one real component: start it, use it as a client would, stop it. */
 export interface ComponentCheck {
-  /** As printed by infra:check: kafka, redis, mongodb, envoy, prometheus, jaeger, helm. */
+  /** As printed by infra:check: kafka, redis, mongodb, envoy, prometheus, jaeger, helm, kubernetes. */
   name: string;
   run(): Promise<void>;
 }
@@ -356,6 +357,25 @@ async function helmRoundTrip(): Promise<void> {
   }
 }
 
+/** Starts the control plane, writes a ConfigMap through the API server and reads it back. */
+async function kubernetesRoundTrip(): Promise<void> {
+  const cluster = await startKubernetes({ nodes: 1 });
+  try {
+    const value = randomUUID();
+    await cluster.kubectl(['create', 'configmap', 'infra-check', `--from-literal=value=${value}`]);
+    const { stdout } = await cluster.kubectl([
+      'get',
+      'configmap',
+      'infra-check',
+      '-o',
+      'jsonpath={.data.value}',
+    ]);
+    expectEqual('ConfigMap value read back', stdout, value);
+  } finally {
+    await cluster.stop();
+  }
+}
+
 /** Every component's round trip, in the order infra:check prints them. */
 export const COMPONENT_CHECKS: readonly ComponentCheck[] = [
   { name: 'kafka', run: kafkaRoundTrip },
@@ -365,4 +385,5 @@ export const COMPONENT_CHECKS: readonly ComponentCheck[] = [
   { name: 'prometheus', run: prometheusRoundTrip },
   { name: 'jaeger', run: jaegerRoundTrip },
   { name: 'helm', run: helmRoundTrip },
+  { name: 'kubernetes', run: kubernetesRoundTrip },
 ];

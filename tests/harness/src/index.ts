@@ -15,6 +15,16 @@ export {
 export { helm, type HelmResult } from './components/helm.js';
 export { startJaeger, type JaegerOptions, type JaegerServer } from './components/jaeger.js';
 export { startKafka, type KafkaOptions, type KafkaServer } from './components/kafka.js';
+export {
+  readKubernetesState,
+  startKubernetes,
+  stopKubernetesState,
+  type KubectlOptions,
+  type KubectlResult,
+  type KubernetesCluster,
+  type KubernetesOptions,
+  type KubernetesState,
+} from './components/kubernetes.js';
 export { startMongo, type MongoOptions, type MongoServer } from './components/mongo.js';
 export {
   startPrometheus,
@@ -54,7 +64,14 @@ export {
   type ToolName,
   type ToolVersions,
 } from './tools/catalogue.js';
-export { ALL_TOOLS, ensureTool, type ProgressListener, type ToolPaths } from './tools/provision.js';
+export {
+  ALL_TOOLS,
+  CONTROL_PLANE_TOOLS,
+  KUBERNETES_TOOLS,
+  ensureTool,
+  type ProgressListener,
+  type ToolPaths,
+} from './tools/provision.js';
 export { ToolError, which } from './tools/run.js';
 export { assertValidOpenApi } from './openapi.js';
 export { runNodeScript, serviceMain, type ScriptRun, type ServiceCommand } from './node-script.js';

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -74,6 +74,11 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL. */
   stopGraceMs?: number;
+  /**
+   * Let the process outlive this one (`npm run kube:up`): its own process group, output straight
+   * into the log file, and no kill when this process exits. stop() still ends it while we run.
+   */
+  detached?: boolean;
 }
 
 /** A running component process owned by a test or script. */
@@ -113,15 +118,31 @@ function tail(file: string): string {
  */
 export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
   const logFile = join(options.workDir, `${options.name}.log`);
-  const log = createWriteStream(logFile);
-  const child = spawn(options.command, options.args, {
-    cwd: options.cwd ?? options.workDir,
-    env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
-  live.add(child);
+  const spawnOptions = { cwd: options.cwd ?? options.workDir, env: options.env ?? process.env };
+  let child: ChildProcess;
+  let closeLog: () => Promise<void>;
+  if (options.detached) {
+    // Pipes would tie the child to this process; a file descriptor of its own does not.
+    const fd = openSync(logFile, 'a');
+    child = spawn(options.command, options.args, {
+      ...spawnOptions,
+      stdio: ['ignore', fd, fd],
+      detached: true,
+    });
+    closeSync(fd);
+    child.unref();
+    closeLog = () => Promise.resolve();
+  } else {
+    const log = createWriteStream(logFile);
+    child = spawn(options.command, options.args, {
+      ...spawnOptions,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    live.add(child);
+    closeLog = () => new Promise<void>((resolve) => log.end(resolve));
+  }
   let exitCode: number | string | undefined;
   const exited = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -157,7 +178,7 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
           await exited;
         }
       }
-      await new Promise<void>((resolve) => log.end(resolve));
+      await closeLog();
       // EMPORIUM_KEEP_LOGS=1 keeps each component's folder (and log) for a post-mortem.
       if (process.env.EMPORIUM_KEEP_LOGS) process.stderr.write(`kept ${logFile}\n`);
       else await rm(options.workDir, { recursive: true, force: true });

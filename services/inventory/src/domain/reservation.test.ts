@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import {
   canTransition,
+  confirmAction,
+  DEFAULT_RESERVATION_TTL_MS,
+  expiryAfter,
   IllegalTransitionError,
   isAbandoned,
+  isExpired,
+  isExpiryUnfinished,
   isVisible,
   normalizeLines,
   startReservation,
@@ -45,8 +50,24 @@ describe('reservation', () => {
   });
 
   it('refuses every other move, final statuses included', () => {
-    const legal = new Set(['RESERVING>RESERVED', 'RESERVED>RELEASED', 'RESERVED>COMMITTED']);
-    const statuses: ReservationStatus[] = ['RESERVING', 'RESERVED', 'RELEASED', 'COMMITTED'];
+    const legal = new Set([
+      'RESERVING>RESERVED',
+      'RESERVING>EXPIRED',
+      'RESERVED>CONFIRMED',
+      'RESERVED>RELEASED',
+      'RESERVED>COMMITTED',
+      'RESERVED>EXPIRED',
+      'CONFIRMED>RELEASED',
+      'CONFIRMED>COMMITTED',
+    ]);
+    const statuses: ReservationStatus[] = [
+      'RESERVING',
+      'RESERVED',
+      'CONFIRMED',
+      'RELEASED',
+      'COMMITTED',
+      'EXPIRED',
+    ];
     for (const from of statuses) {
       for (const to of statuses) {
         assert.equal(canTransition(from, to), legal.has(`${from}>${to}`), `${from} → ${to}`);
@@ -63,6 +84,75 @@ describe('reservation', () => {
     assert.equal(isAbandoned(attempt, later, 10_000), false);
     assert.equal(isAbandoned(attempt, later, 5_000), true);
     assert.equal(isAbandoned(transition(attempt, 'RESERVED', now), later, 5_000), false);
+  });
+});
+
+describe('reservation expiry', () => {
+  const now = new Date('2026-11-27T10:00:00Z');
+  const at = (ms: number) => new Date(now.getTime() + ms);
+  const LEASE = 30_000;
+  const reserved = (ttlMs: number) =>
+    transition(startReservation('o-1', [{ sku: 'A-1', quantity: 1 }], now, ttlMs), 'RESERVED', now);
+
+  it('a new attempt expires after the TTL (15 minutes by default), as a sortable ISO string', () => {
+    assert.equal(startReservation('o-1', [], now).expiresAt, '2026-11-27T10:15:00.000Z');
+    assert.equal(DEFAULT_RESERVATION_TTL_MS, 900_000);
+    assert.equal(expiryAfter(now, 1), '2026-11-27T10:00:00.001Z');
+    // String order is time order, which the store's { expiresAt: { $lte } } relies on.
+    assert.ok(expiryAfter(now, 999) < expiryAfter(now, 1000));
+  });
+
+  it('RESERVED expires at its expiresAt, not a millisecond before', () => {
+    const held = reserved(60_000);
+    assert.equal(isExpired(held, at(59_999), LEASE), false);
+    assert.equal(isExpired(held, at(60_000), LEASE), true);
+  });
+
+  it('confirmed, settled and legacy (no expiresAt) reservations never expire', () => {
+    const held = reserved(1);
+    for (const status of ['CONFIRMED', 'RELEASED', 'COMMITTED'] as const) {
+      const settled = transition(held, status, now);
+      assert.equal(settled.expiresAt, undefined, status);
+      assert.equal(isExpired(settled, at(3_600_000), LEASE), false, status);
+    }
+    const { expiresAt: _legacy, ...legacy } = held;
+    assert.equal(isExpired(legacy, at(3_600_000), LEASE), false);
+  });
+
+  it('a RESERVING attempt expires only once it is past its expiry AND abandoned', () => {
+    const attempt = startReservation('o-1', [], now, 1_000);
+    assert.equal(isExpired(attempt, at(5_000), LEASE), false); // its process may still be taking
+    assert.equal(isExpired(attempt, at(LEASE), LEASE), true);
+    const young = startReservation('o-1', [], now, 60_000);
+    assert.equal(isExpired(young, at(LEASE), LEASE), false);
+  });
+
+  it('an EXPIRED reservation is unfinished until its expiresAt is removed (units back)', () => {
+    const expired = transition(reserved(1), 'EXPIRED', at(1));
+    assert.equal(isExpiryUnfinished(expired), true);
+    const { expiresAt: _done, ...finished } = expired;
+    assert.equal(isExpiryUnfinished(finished), false);
+    assert.equal(isExpiryUnfinished(reserved(1)), false);
+    assert.equal(isExpired(expired, at(3_600_000), LEASE), false); // never expired twice
+  });
+
+  it('an OrderPlaced confirms RESERVED, reinstates EXPIRED and waits for RESERVING', () => {
+    const held = reserved(1);
+    assert.equal(confirmAction(held), 'confirm');
+    assert.equal(confirmAction(transition(held, 'CONFIRMED', now)), 'none');
+    assert.equal(confirmAction(transition(held, 'COMMITTED', now)), 'none');
+    assert.equal(confirmAction(transition(held, 'EXPIRED', now)), 'reinstate');
+    assert.equal(confirmAction(transition(held, 'RELEASED', now)), 'unknown');
+    assert.equal(confirmAction(startReservation('o-1', [], now)), 'wait');
+    assert.equal(confirmAction(null), 'unknown');
+  });
+
+  it('an expiry and a confirm exclude each other', () => {
+    const held = reserved(1);
+    const confirmed = transition(held, 'CONFIRMED', now);
+    const expired = transition(held, 'EXPIRED', now);
+    assert.throws(() => transition(confirmed, 'EXPIRED', now), IllegalTransitionError);
+    assert.throws(() => transition(expired, 'CONFIRMED', now), IllegalTransitionError);
   });
 });
 

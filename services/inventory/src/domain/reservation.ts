@@ -1,8 +1,21 @@
-/** Where a reservation is in its life; RESERVING is internal (never shown by the API). */
-export type ReservationStatus = 'RESERVING' | 'RESERVED' | 'RELEASED' | 'COMMITTED';
+/**
+ * Where a reservation is in its life; RESERVING is internal (never shown by the API).
+ *
+ * RESERVED holds units for an order inventory has not yet seen placed, until `expiresAt`;
+ * CONFIRMED holds them for an order that exists (OrderPlaced), with no expiry; EXPIRED gave
+ * them back because the order never came (its store failed, or orders crashed).
+ */
+export type ReservationStatus =
+  'RESERVING' | 'RESERVED' | 'CONFIRMED' | 'RELEASED' | 'COMMITTED' | 'EXPIRED';
 
 /** The statuses the HTTP API shows; a RESERVING reservation is not one yet. */
-export const VISIBLE_STATUSES = ['RESERVED', 'RELEASED', 'COMMITTED'] as const;
+export const VISIBLE_STATUSES = [
+  'RESERVED',
+  'CONFIRMED',
+  'RELEASED',
+  'COMMITTED',
+  'EXPIRED',
+] as const;
 
 /** A status the HTTP API shows. */
 export type VisibleStatus = (typeof VISIBLE_STATUSES)[number];
@@ -20,17 +33,27 @@ export interface Reservation {
   lines: ReservationLine[];
   createdAt: string;
   updatedAt: string;
+  /**
+   * ISO time after which unconfirmed units go back. Present while the order is unconfirmed
+   * (RESERVING, RESERVED) and on an EXPIRED reservation until its units are back; absent
+   * otherwise, so the sweeper's index only holds the reservations it may have to act on.
+   */
+  expiresAt?: string;
 }
 
 /**
- * The legal moves: RESERVING ends in RESERVED (a failed attempt is deleted instead), and a
- * RESERVED order is either released (cancelled) or committed (shipped), never both.
+ * The legal moves: RESERVING ends in RESERVED (a failed attempt is deleted instead, an
+ * abandoned one expires); RESERVED is confirmed by OrderPlaced or expires, whichever comes
+ * first; a held order is released (cancelled) or committed (shipped), never both. RESERVED may
+ * settle directly because inventory may see a shipment or a cancel before the OrderPlaced.
  */
 const TRANSITIONS: Readonly<Record<ReservationStatus, readonly ReservationStatus[]>> = {
-  RESERVING: ['RESERVED'],
-  RESERVED: ['RELEASED', 'COMMITTED'],
+  RESERVING: ['RESERVED', 'EXPIRED'],
+  RESERVED: ['CONFIRMED', 'RELEASED', 'COMMITTED', 'EXPIRED'],
+  CONFIRMED: ['RELEASED', 'COMMITTED'],
   RELEASED: [],
   COMMITTED: [],
+  EXPIRED: [],
 };
 
 /** A move the state machine forbids. */
@@ -59,7 +82,15 @@ export function transition(
   if (!canTransition(reservation.status, to)) {
     throw new IllegalTransitionError(reservation.status, to);
   }
-  return { ...reservation, status: to, updatedAt: now.toISOString() };
+  const { expiresAt, ...rest } = reservation;
+  // Only unconfirmed units expire, and an EXPIRED one keeps it until its units are back.
+  const keepsExpiry = (to === 'RESERVED' || to === 'EXPIRED') && expiresAt !== undefined;
+  return {
+    ...rest,
+    status: to,
+    updatedAt: now.toISOString(),
+    ...(keepsExpiry ? { expiresAt } : {}),
+  };
 }
 
 /**
@@ -74,11 +105,15 @@ export function normalizeLines(lines: readonly ReservationLine[]): ReservationLi
     .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
 }
 
-/** A new reservation attempt for an order, not holding anything yet. */
+/** How long units stay held for an order inventory has not seen placed (15 minutes). */
+export const DEFAULT_RESERVATION_TTL_MS = 15 * 60_000;
+
+/** A new reservation attempt for an order, not holding anything yet, expiring after `ttlMs`. */
 export function startReservation(
   orderId: string,
   lines: readonly ReservationLine[],
   now: Date,
+  ttlMs: number = DEFAULT_RESERVATION_TTL_MS,
 ): Reservation {
   const at = now.toISOString();
   return {
@@ -87,7 +122,72 @@ export function startReservation(
     lines: normalizeLines(lines),
     createdAt: at,
     updatedAt: at,
+    expiresAt: expiryAfter(now, ttlMs),
   };
+}
+
+/**
+ * The expiry time `ttlMs` after `now`, as an ISO string: fixed-width, so string order is time
+ * order and `{ expiresAt: { $lte: now } }` works on every MongoDB-compatible store.
+ */
+export function expiryAfter(now: Date, ttlMs: number): string {
+  return new Date(now.getTime() + ttlMs).toISOString();
+}
+
+/** True when `expiresAt` is set and not after `now`. */
+function pastExpiry(reservation: Reservation, now: Date): boolean {
+  return reservation.expiresAt !== undefined && reservation.expiresAt <= now.toISOString();
+}
+
+/**
+ * True when the sweeper should expire the reservation: RESERVED past its expiry, or a RESERVING
+ * attempt past its expiry whose process died (silent for `leaseMs`), which would otherwise hold
+ * the units it took until the same order id is requested again.
+ */
+export function isExpired(reservation: Reservation, now: Date, leaseMs: number): boolean {
+  if (!pastExpiry(reservation, now)) return false;
+  if (reservation.status === 'RESERVED') return true;
+  return isAbandoned(reservation, now, leaseMs);
+}
+
+/**
+ * True for an EXPIRED reservation whose units may not all be back yet: the status moves first
+ * and `expiresAt` is removed only once every line was given back, so a crash in between is
+ * finished by the next sweep (each give-back is a no-op for a line already back).
+ */
+export function isExpiryUnfinished(reservation: Reservation): boolean {
+  return reservation.status === 'EXPIRED' && reservation.expiresAt !== undefined;
+}
+
+/** What an OrderPlaced does to the order's reservation, by its current status. */
+export type ConfirmAction =
+  /** RESERVED: confirm it (conditionally: an expiry may win the race). */
+  | 'confirm'
+  /** CONFIRMED, or already settled by a shipment: nothing to do. */
+  | 'none'
+  /** EXPIRED: the order exists after all; hold its units again if they are still free. */
+  | 'reinstate'
+  /** RESERVING: the reservation is still being made; retry the event later. */
+  | 'wait'
+  /** No reservation, or one released by a cancel before the OrderPlaced was seen. */
+  | 'unknown';
+
+/** The action an OrderPlaced takes on the order's reservation. */
+export function confirmAction(reservation: Reservation | null): ConfirmAction {
+  switch (reservation?.status) {
+    case 'RESERVED':
+      return 'confirm';
+    case 'CONFIRMED':
+    case 'COMMITTED':
+      return 'none';
+    case 'EXPIRED':
+      return 'reinstate';
+    case 'RESERVING':
+      return 'wait';
+    case 'RELEASED':
+    case undefined:
+      return 'unknown';
+  }
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   type ReservationsRepository,
 } from '../repositories/reservations.repository.js';
 import { stockRepository, type StockRepository } from '../repositories/stock.repository.js';
-import { ordersHandler } from './order-cancelled.handler.js';
+import { ordersHandler } from './orders.handler.js';
 import { catalogHandler } from './product-updated.handler.js';
 import { shipmentsHandler } from './shipment-dispatched.handler.js';
 
@@ -78,6 +78,10 @@ describe('inventory events', () => {
     );
   };
   const statusOf = async (orderId: string) => (await reservations.find(orderId))?.status;
+  const confirmations = async () => {
+    const text = await fx.metrics.text('inventory_reservations_confirmed_total');
+    return Number(/\{outcome="confirmed"[^}]*\} (\d+)/.exec(text)?.[1] ?? '0');
+  };
 
   it('opens stock for a new product once; a later update or redelivery never resets it', async () => {
     const sku = `MUG-${randomUUID().slice(0, 8).toUpperCase()}`;
@@ -118,7 +122,7 @@ describe('inventory events', () => {
       key: orderId,
       data: cancelled(orderId, sku),
     };
-    // OrderPlaced shares the topic and is ignored.
+    // OrderPlaced shares the topic: it confirms the reservation, which the cancel then releases.
     await fx.producer.publish(ordersTopic, {
       type: OrderPlaced.type,
       key: orderId,
@@ -148,6 +152,44 @@ describe('inventory events', () => {
     const again = await reservations.reserve(orderId, [{ sku, quantity: 2 }]);
     assert.equal(again.kind, 'existing');
     assert.equal((await levelOf(sku))?.reserved, 0);
+  });
+
+  it('confirms a placed order once: its units stop expiring', async () => {
+    const sku = 'PLACE-1';
+    await stock.setAvailable(sku, 5, new Date());
+    const orderId = `o-${randomUUID()}`;
+    assert.equal((await reservations.reserve(orderId, [{ sku, quantity: 2 }])).kind, 'created');
+    assert.ok((await reservations.find(orderId))?.expiresAt);
+    const event = {
+      id: randomUUID(),
+      type: OrderPlaced.type,
+      key: orderId,
+      data: {
+        orderId,
+        userId: 'u-1',
+        lines: [{ sku, name: 'Mug', quantity: 2, unitPriceMinor: 1250 }],
+        totalMinor: 2500,
+        currency: 'EUR',
+        placedAt: now(),
+      },
+    };
+    const confirmedBefore = await confirmations();
+    await fx.producer.publish(ordersTopic, event);
+    await fx.producer.publish(ordersTopic, { ...event, id: randomUUID() }); // a duplicate
+    await eventually('the confirmation', async () =>
+      (await statusOf(orderId)) === 'CONFIRMED' ? true : undefined,
+    );
+    assert.equal((await reservations.find(orderId))?.expiresAt, undefined);
+    const due = await reservations.findExpired(100);
+    assert.equal(
+      due.some((reservation) => reservation.orderId === orderId),
+      false,
+    );
+    assert.deepEqual(await levelOf(sku), { available: 3, reserved: 2, committed: 0 });
+    // Counted once, whatever the duplicate did (the cancel test above confirmed one too).
+    await eventually('the confirmation counted', async () =>
+      (await confirmations()) === confirmedBefore + 1 ? true : undefined,
+    );
   });
 
   it('commits a shipped order once; a later cancel of it changes nothing', async () => {

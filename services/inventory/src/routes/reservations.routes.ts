@@ -22,6 +22,10 @@ export const ReservationSchema = z
     orderId: Id,
     status: z.enum(VISIBLE_STATUSES),
     lines: z.array(ReservationLineSchema),
+    expiresAt: z.iso.datetime().optional().meta({
+      description:
+        'While RESERVED: when the units go back unless the order is seen placed (OrderPlaced).',
+    }),
   })
   .meta({ id: 'Reservation' });
 
@@ -32,6 +36,9 @@ const toJson = (reservation: VisibleReservation): z.input<typeof ReservationSche
   orderId: reservation.orderId,
   status: reservation.status,
   lines: reservation.lines.map(({ sku, quantity }) => ({ sku, quantity })),
+  ...(reservation.status === 'RESERVED' && reservation.expiresAt
+    ? { expiresAt: reservation.expiresAt }
+    : {}),
 });
 
 /** POST /reservations and GET /reservations/:orderId. */

@@ -12,11 +12,16 @@ export interface HelmResult {
 }
 
 /**
- * Runs the pinned helm with its cache, config and data homes in a temp folder, so tests never
- * read or write the user's Helm state. Throws a ToolError with helm's stderr on failure.
+ * Runs the pinned helm (or, with `version: 'helm3'`, the pinned Helm 3) with its cache, config
+ * and data homes in a temp folder, so tests never read or write the user's Helm state. Throws
+ * a ToolError with helm's stderr on failure.
  */
-export async function helm(args: readonly string[], cwd?: string): Promise<HelmResult> {
-  const tool = await ensureTool('helm');
+export async function helm(
+  args: readonly string[],
+  cwd?: string,
+  version: 'helm' | 'helm3' = 'helm',
+): Promise<HelmResult> {
+  const tool = await ensureTool(version);
   const home = await tempDir('helm');
   const env = {
     ...process.env,

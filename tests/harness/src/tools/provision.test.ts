@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseToolVersions, repoRoot, toolDir, toolVersions, type ToolName } from './catalogue.js';
-import { ALL_TOOLS, ensureTool } from './provision.js';
+import { ALL_TOOLS, ensureTool, publishedStagingGoMod } from './provision.js';
 import { ToolError } from './run.js';
 
 describe('tool provisioning', () => {
@@ -26,6 +26,33 @@ describe('tool provisioning', () => {
       }
     }
     assert.deepEqual(installs, []);
+  });
+
+  it('builds Kubernetes against the published staging modules of its own release', () => {
+    const goMod = [
+      'module k8s.io/kubernetes',
+      '',
+      'require (',
+      '\tgithub.com/google/uuid v1.6.0',
+      '\tk8s.io/api v0.0.0',
+      '\tk8s.io/client-go v0.0.0',
+      '\tk8s.io/klog/v2 v2.140.0',
+      ')',
+      '',
+      'replace (',
+      '\tk8s.io/api => ./staging/src/k8s.io/api',
+      '\tk8s.io/client-go => ./staging/src/k8s.io/client-go',
+      ')',
+      '',
+    ].join('\n');
+    const published = publishedStagingGoMod(goMod, 'v1.37.2');
+    assert.match(published, /^\tk8s\.io\/api v0\.37\.2$/m);
+    assert.match(published, /^\tk8s\.io\/client-go v0\.37\.2$/m);
+    assert.match(published, /^\tk8s\.io\/klog\/v2 v2\.140\.0$/m);
+    assert.match(published, /^\tgithub\.com\/google\/uuid v1\.6\.0$/m);
+    assert.doesNotMatch(published, /replace|staging/);
+    const kubernetes = toolVersions().kubernetes;
+    assert.ok(Array.isArray(kubernetes.package) && kubernetes.package.includes('./cmd/kubectl'));
   });
 
   it('lists every bad entry of a versions file at once', () => {

@@ -18,9 +18,17 @@ export interface ToolPaths {
   ferretdb: { bin: string };
   jaeger: { bin: string };
   helm: { bin: string };
+  /** Helm 3, for skaffold (which asks `helm version --client`) and the chart's Helm 3 check. */
+  helm3: { bin: string };
+  skaffold: { bin: string };
   envoy: { bin: string };
   redis: { bin: string };
   prometheus: { bin: string; promtool: string };
+  /** `bin` is kube-apiserver; the other control-plane binaries and kubectl sit beside it. */
+  kubernetes: { bin: string; controllerManager: string; scheduler: string; kubectl: string };
+  kine: { bin: string };
+  /** `stages` holds kwok's Stage manifests (node and pod lifecycles) from its module. */
+  kwok: { bin: string; stages: string };
 }
 
 /** Written last into a tool's cache folder: its presence means the install completed. */
@@ -59,7 +67,18 @@ export const ALL_TOOLS: readonly ToolName[] = [
   'prometheus',
   'jaeger',
   'helm',
+  'helm3',
+  'skaffold',
+  'kine',
+  'kwok',
+  'kubernetes',
 ];
+
+/** The tools of the Kubernetes control plane (startKubernetes); the local stack needs none. */
+export const CONTROL_PLANE_TOOLS: readonly ToolName[] = ['kine', 'kwok', 'kubernetes'];
+
+/** Tools for the Kubernetes deployment (chart and skaffold checks); the local stack needs none. */
+export const KUBERNETES_TOOLS: readonly ToolName[] = [...CONTROL_PLANE_TOOLS, 'helm3', 'skaffold'];
 
 async function install(name: ToolName, onProgress: ProgressListener): Promise<unknown> {
   switch (name) {
@@ -67,9 +86,16 @@ async function install(name: ToolName, onProgress: ProgressListener): Promise<un
       return cached(name, onProgress, installKafka);
     case 'ferretdb':
     case 'jaeger':
-    case 'helm': {
+    case 'helm':
+    case 'helm3':
+    case 'skaffold':
+    case 'kubernetes':
+    case 'kine':
+    case 'kwok': {
       const spec = toolVersions()[name];
-      return cached(name, onProgress, (dir, log) => installGo(name, spec, dir, log));
+      return cached(name, onProgress, (dir, log, progress) =>
+        installGo(name, spec, dir, log, progress),
+      );
     }
     case 'envoy':
       return cached(name, onProgress, installEnvoy);
@@ -124,7 +150,22 @@ function pathsIn(name: ToolName, dir: string): unknown {
     case 'ferretdb':
     case 'jaeger':
     case 'helm':
+    case 'helm3':
+    case 'skaffold':
+    case 'kine':
       return { bin: join(dir, 'bin', toolVersions()[name].binary) };
+    case 'kwok':
+      return {
+        bin: join(dir, 'bin', 'kwok'),
+        stages: join(dir, 'stages'),
+      } satisfies ToolPaths['kwok'];
+    case 'kubernetes':
+      return {
+        bin: join(dir, 'bin', 'kube-apiserver'),
+        controllerManager: join(dir, 'bin', 'kube-controller-manager'),
+        scheduler: join(dir, 'bin', 'kube-scheduler'),
+        kubectl: join(dir, 'bin', 'kubectl'),
+      } satisfies ToolPaths['kubernetes'];
     case 'redis':
     case 'prometheus':
       throw new Error(`${name} is not cached`);
@@ -218,14 +259,37 @@ async function installKafka(dir: string, logFile: string): Promise<void> {
   await writeFile(join(dir, 'log4j2.properties'), KAFKA_LOG4J);
 }
 
+/** `{version}`, `{major}` and `{minor}` in a spec's string, from e.g. v1.37.2. */
+function expand(template: string, version: string): string {
+  const [major = '', minor = ''] = version.replace(/^v/, '').split('.');
+  return template
+    .replaceAll('{version}', version)
+    .replaceAll('{major}', major)
+    .replaceAll('{minor}', minor);
+}
+
+/**
+ * Points k8s.io/kubernetes' go.mod at the published staging modules: drops its `replace (...)`
+ * block (every entry points into ./staging) and turns each `k8s.io/<staging> v0.0.0` require
+ * into v0.<minor>.<patch>, the release published with v1.<minor>.<patch>.
+ */
+export function publishedStagingGoMod(goMod: string, version: string): string {
+  const published = version.replace(/^v\d+\./, 'v0.');
+  return goMod
+    .replace(/^replace \([^)]*\)\n?/m, '')
+    .replace(/^(\s*k8s\.io\/[\w.-]+) v0\.0\.0$/gm, `$1 ${published}`);
+}
+
 async function installGo(
   name: ToolName,
   spec: GoToolSpec,
   dir: string,
   logFile: string,
+  onProgress: ProgressListener,
 ): Promise<void> {
   const go = requireCommand(name, 'go', 'the Go toolchain builds it from its module');
   const moduleAtVersion = `${spec.module}@${spec.version}`;
+  onProgress(name, `downloading ${moduleAtVersion}`);
   let downloaded: string;
   try {
     downloaded = await capture(go, ['mod', 'download', '-json', moduleAtVersion]);
@@ -239,18 +303,46 @@ async function installGo(
   // `go install module@version` refuses modules whose go.mod has replace directives (Jaeger) and
   // leaves version stamps unset (FerretDB panics without one), so build a copy as the main module.
   const src = join(dir, 'src');
-  await cp(moduleDir, src, { recursive: true });
+  // A vendor/ folder or go.work would pin the build to what the module ships (for Kubernetes,
+  // its absent ./staging); module mode with the go.mod below is the one source of truth.
+  const skipped = new Set(['vendor', 'go.work', 'go.work.sum'].map((f) => join(moduleDir, f)));
+  await cp(moduleDir, src, { recursive: true, filter: (from) => !skipped.has(from) });
   await runLogged('chmod', ['-R', 'u+w', src], { tool: name, logFile });
   for (const [file, content] of Object.entries(spec.files)) {
-    await writeFile(join(src, file), content.replaceAll('{version}', spec.version) + '\n');
+    await writeFile(join(src, file), expand(content, spec.version) + '\n');
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env, CGO_ENABLED: '0', ...spec.env };
+  if (spec.publishedStaging) {
+    const goMod = join(src, 'go.mod');
+    await writeFile(goMod, publishedStagingGoMod(await readFile(goMod, 'utf8'), spec.version));
+    // go.sum has no lines for the published staging modules; -mod=mod lets go add them.
+    env.GOFLAGS = `${env.GOFLAGS ?? ''} -mod=mod`.trim();
+  }
+  const packages = typeof spec.package === 'string' ? [spec.package] : spec.package;
+  const ldflags = ['-s', '-w', ...spec.ldflags.map((flag) => expand(flag, spec.version))];
+  // One package builds to its binary's name; several go into bin/ (a trailing slash tells go
+  // build it is a folder), each named after its package.
+  const output = packages.length === 1 ? join(dir, 'bin', spec.binary) : join(dir, 'bin') + '/';
+  onProgress(name, `building ${packages.join(' ')} (go build; log: ${logFile})`);
+  const started = Date.now();
+  // A cold Kubernetes build takes many minutes; say it is alive.
+  const ticker = setInterval(() => {
+    onProgress(name, `still building (${String(Math.round((Date.now() - started) / 60_000))} min)`);
+  }, 60_000);
+  try {
+    await runLogged(
+      go,
+      ['build', '-trimpath', `-ldflags=${ldflags.join(' ')}`, '-o', output, ...packages],
+      { tool: name, logFile, cwd: src, env },
+    );
+  } finally {
+    clearInterval(ticker);
+  }
+  for (const [to, from] of Object.entries(spec.assets)) {
+    await mkdir(dirname(join(dir, to)), { recursive: true });
+    await cp(join(src, from), join(dir, to));
   }
   const bin = join(dir, 'bin', spec.binary);
-  await runLogged(go, ['build', '-trimpath', '-ldflags=-s -w', '-o', bin, spec.package], {
-    tool: name,
-    logFile,
-    cwd: src,
-    env: { ...process.env, CGO_ENABLED: '0' },
-  });
   await chmod(bin, 0o755);
   await rm(src, { recursive: true, force: true });
 }

@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  cacheRoot,
+  CONTROL_PLANE_TOOLS,
+  ensureTool,
+  readKubernetesState,
+  repoRoot,
+  startKubernetes,
+  stopKubernetesState,
+  type KubernetesState,
+} from '@emporium/harness';
+import { CliError, progress, runCli } from './cli.js';
+
+/** Where a running `kube:up` cluster keeps its state: $EMPORIUM_KUBE_UP_DIR or the cache's. */
+export function kubeUpDir(): string {
+  const fromEnv = process.env.EMPORIUM_KUBE_UP_DIR;
+  return fromEnv ? resolve(fromEnv) : join(cacheRoot(), 'kube-up');
+}
+
+/** The upstream CRDs the chart is validated against, kept beside the repository. */
+const SHARED_CRDS = join(repoRoot(), '..', 'shared', 'crds');
+
+/** Runs the pinned kubectl against a recorded cluster; undefined stdout when it failed. */
+function kubectl(state: KubernetesState, args: readonly string[]): { ok: boolean; out: string } {
+  const run = spawnSync(state.kubectl, [`--kubeconfig=${state.kubeconfig}`, ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { ok: run.status === 0, out: `${run.stdout}${run.stderr}`.trim() };
+}
+
+/** Whether the recorded cluster's API server answers /readyz. */
+function serving(state: KubernetesState): boolean {
+  return (
+    existsSync(state.kubeconfig) &&
+    kubectl(state, ['get', '--raw', '/readyz', '--request-timeout=3s']).ok
+  );
+}
+
+function describe(state: KubernetesState): string {
+  return [
+    `server     ${state.server} (Kubernetes ${state.version}, nodes ${state.nodes.join(', ')})`,
+    `kubeconfig ${state.kubeconfig}`,
+    `kubectl    ${state.kubectl}`,
+    `export KUBECONFIG=${state.kubeconfig}`,
+    '',
+  ].join('\n');
+}
+
+/** Applies every shared CRD server-side (they are too big for client-side apply) and waits. */
+function installCrds(state: KubernetesState): number {
+  if (!existsSync(SHARED_CRDS)) {
+    progress('kubernetes', `no ${SHARED_CRDS}; starting without the shared CRDs`);
+    return 0;
+  }
+  const names: string[] = [];
+  for (const file of readdirSync(SHARED_CRDS).filter((f) => /\.ya?ml$/.test(f))) {
+    const applied = kubectl(state, [
+      'apply',
+      '--server-side',
+      '-o',
+      'name',
+      '-f',
+      join(SHARED_CRDS, file),
+    ]);
+    if (!applied.ok) throw new CliError(`applying ${file} failed: ${applied.out}`);
+    names.push(...applied.out.split('\n').filter((n) => n.startsWith('customresourcedefinition')));
+  }
+  if (names.length > 0) {
+    const established = kubectl(state, [
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      ...names,
+    ]);
+    if (!established.ok) throw new CliError(`CRDs not Established: ${established.out}`);
+  }
+  return names.length;
+}
+
+async function up(): Promise<void> {
+  const dir = kubeUpDir();
+  const existing = await readKubernetesState(dir);
+  if (existing && serving(existing)) {
+    process.stdout.write(`kube:up: already up\n${describe(existing)}`);
+    return;
+  }
+  if (existsSync(dir)) {
+    // A cluster that died or a start that was interrupted: end what is left, start afresh.
+    const ended = await stopKubernetesState(dir);
+    if (ended.length > 0) progress('kubernetes', `ended a stale ${ended.join(', ')}`);
+  }
+  for (const tool of CONTROL_PLANE_TOOLS) await ensureTool(tool, progress);
+  const started = performance.now();
+  const cluster = await startKubernetes({ stateDir: dir, detached: true });
+  const state = await readKubernetesState(dir);
+  if (!state) throw new CliError(`no state.json in ${dir}`);
+  try {
+    const crds = installCrds(state);
+    progress('kubernetes', `${String(crds)} CRDs from ${SHARED_CRDS} Established`);
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  const ms = Math.round(performance.now() - started);
+  process.stdout.write(`kube:up: up in ${String(ms)} ms; stop it with npm run kube:down\n`);
+  process.stdout.write(describe(state));
+}
+
+async function down(): Promise<void> {
+  const dir = kubeUpDir();
+  if (!existsSync(dir)) {
+    process.stdout.write('kube:down: nothing is up\n');
+    return;
+  }
+  const ended = await stopKubernetesState(dir);
+  process.stdout.write(
+    ended.length > 0 ? `kube:down: stopped ${ended.join(', ')}\n` : 'kube:down: cleaned up\n',
+  );
+}
+
+// `kube.ts up` starts a control plane that outlives the command (`npm run kube:up`); `kube.ts
+// down` stops it (`npm run kube:down`).
+runCli('kube', async () => {
+  const [command, ...rest] = process.argv.slice(2);
+  if (rest.length > 0 || (command !== 'up' && command !== 'down')) {
+    throw new CliError('usage: kube.ts up|down (npm run kube:up, npm run kube:down)');
+  }
+  await (command === 'up' ? up() : down());
+});

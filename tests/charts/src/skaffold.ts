@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
+import { ensureTool, repoRoot, tempDir, ToolError } from '@emporium/harness';
+
+/** The profiles of skaffold.yaml. */
+export const SKAFFOLD_PROFILES = ['kind', 'eks', 'appmesh', 'lattice'] as const;
+
+/**
+ * Runs the pinned skaffold in the repository root with the pinned Helm 3 first on PATH
+ * (skaffold 2.16 asks `helm version --client`, which Helm 4 dropped), a throwaway Helm home and
+ * no kube context: nothing here reaches a cluster or a registry.
+ */
+export async function skaffold(args: readonly string[]): Promise<string> {
+  const [tool, helm3] = await Promise.all([ensureTool('skaffold'), ensureTool('helm3')]);
+  const home = await tempDir('skaffold');
+  const env = {
+    ...process.env,
+    PATH: `${dirname(helm3.bin)}:${process.env.PATH ?? ''}`,
+    HOME: home,
+    HELM_CACHE_HOME: `${home}/helm-cache`,
+    HELM_CONFIG_HOME: `${home}/helm-config`,
+    HELM_DATA_HOME: `${home}/helm-data`,
+    KUBECONFIG: `${home}/no-kubeconfig`,
+    SKAFFOLD_UPDATE_CHECK: 'false',
+    SKAFFOLD_DISABLE_MONITORING: 'true',
+  };
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(tool.bin, args, {
+      cwd: repoRoot(),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (err) => {
+      reject(new ToolError('skaffold', err.message));
+    });
+    child.on('close', (code) => {
+      if (code === 0) resolve(stdout);
+      else
+        reject(
+          new ToolError('skaffold', `skaffold ${args.join(' ')} exited ${String(code)}: ${stderr}`),
+        );
+    });
+  });
+}
