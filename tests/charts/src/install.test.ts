@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually, helm, startKubernetes, type KubernetesCluster } from '@emporium/harness';
-import { CHART_DIR, CRDS_DIR, PROFILES, valuesArgs, type ChartProfile } from './chart.js';
+import {
+  CHART_DIR,
+  CRDS_DIR,
+  PROFILES,
+  parseObjects,
+  valuesArgs,
+  type ChartProfile,
+} from './chart.js';
+import { skaffold } from './skaffold.js';
 
 /** The fields of the objects read back from the API server that these checks look at. */
 interface Listed<T> {
@@ -178,6 +186,42 @@ describe('charts/emporium installed on a real control plane (kube-apiserver, kwo
       assert.doesNotMatch(stderr, /violate/i);
     });
   }
+
+  it('what `skaffold dev` applies on kind (k8s/ and the chart, rendered by skaffold) is accepted under "restricted" and rolls out', async () => {
+    const objects = parseObjects(
+      await skaffold(['render', '--offline', '--module', 'emporium', '--digest-source', 'tag']),
+    );
+    const namespaces = objects.filter((o) => o.kind === 'Namespace');
+    assert.deepEqual(
+      namespaces.map((n) => n.metadata.name),
+      ['emporium'],
+    );
+    await cluster.kubectl(['apply', '--server-side', '-f', '-'], {
+      stdin: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: namespaces }),
+    });
+    // The namespace warns of "restricted" too, so a workload template that would break it is
+    // reported at apply time, before any pod exists.
+    const { stderr } = await cluster.kubectl(['apply', '--server-side', '-f', '-'], {
+      stdin: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: objects.filter((o) => o.kind !== 'Namespace'),
+      }),
+    });
+    assert.doesNotMatch(stderr, /violate PodSecurity/);
+    const deployments = await eventually(
+      'every Deployment available',
+      () => deploymentsAvailable('emporium'),
+      90_000,
+    );
+    const names = deployments.map((d) => d.metadata.name);
+    for (const name of ['redis', 'jaeger', 'otel-collector', 'dev-issuer', 'gateway', 'orders']) {
+      assert.ok(names.includes(name), name);
+    }
+    // Kafka and MongoDB are StatefulSets whose volumes a kind node provisions; kwok has no
+    // storage, so only their acceptance is checked here.
+    await cluster.kubectl(['get', 'statefulset/kafka', 'statefulset/mongodb', '-n', 'emporium']);
+  });
 
   it('a pod that breaks "restricted" is refused in such a namespace (the check above can fail)', async () => {
     const pod = {

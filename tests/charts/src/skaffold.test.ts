@@ -77,14 +77,14 @@ describe('skaffold.yaml (the pinned skaffold, offline)', function () {
 
     const eks = await diagnose('eks');
     assert.equal(eks.build?.local?.push, true);
-    assert.deepEqual(eks.build?.platforms, ['linux/amd64', 'linux/arm64']);
+    assert.deepEqual(eks.build.platforms, ['linux/amd64', 'linux/arm64']);
     assert.equal(eks.manifests?.rawYaml, undefined);
     assert.match(release(eks).valuesFiles?.join() ?? '', /values-eks\.yaml/);
   });
 
   it('skaffold render --offline: the kind profile renders k8s/ and the chart with the built images', async () => {
     const objects = parseObjects(
-      await skaffold(['render', '--offline', '--module', 'emporium', '--digest-source', 'none']),
+      await skaffold(['render', '--offline', '--module', 'emporium', '--digest-source', 'tag']),
     );
     const named = (kind: string, name: string): KubeObject | undefined =>
       objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -114,7 +114,7 @@ describe('skaffold.yaml (the pinned skaffold, offline)', function () {
           '--module',
           'emporium',
           '--digest-source',
-          'none',
+          'tag',
           '--profile',
           mode,
         ]),
