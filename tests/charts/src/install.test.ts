@@ -69,17 +69,23 @@ describe('charts/emporium installed on a real control plane (kube-apiserver, kwo
     ]);
   }
 
-  async function install(release: string, namespace: string, p: ChartProfile): Promise<void> {
+  /** `helm install` or `helm upgrade` of the release `emporium`, waiting for it to be ready. */
+  async function release(
+    verb: 'install' | 'upgrade',
+    namespace: string,
+    p: ChartProfile,
+    set: Record<string, string> = {},
+  ): Promise<void> {
     await helmOn([
-      'install',
-      release,
+      verb,
+      'emporium',
       CHART_DIR,
       '--namespace',
       namespace,
       '--wait',
       '--timeout',
       '4m',
-      ...valuesArgs(p.valuesFiles, p.set),
+      ...valuesArgs(p.valuesFiles, { ...p.set, ...set }),
     ]);
   }
 
@@ -136,7 +142,7 @@ describe('charts/emporium installed on a real control plane (kube-apiserver, kwo
     it(`${mode} (${name} values): helm install --wait, every Deployment Available, every Service with ready endpoints, every pod admitted under "restricted"`, async () => {
       const namespace = `emporium-${name}`;
       await restrictedNamespace(namespace);
-      await install('emporium', namespace, profile(name));
+      await release('install', namespace, profile(name));
 
       // An HPA may still be raising a Deployment to its minReplicas just after the install.
       const deployments = await eventually(
@@ -241,18 +247,7 @@ describe('charts/emporium installed on a real control plane (kube-apiserver, kwo
 
   it('helm upgrade with more replicas rolls out, and the new pods join the Service', async () => {
     const namespace = 'emporium-kind';
-    const p = profile('kind');
-    await helmOn([
-      'upgrade',
-      'emporium',
-      CHART_DIR,
-      '--namespace',
-      namespace,
-      '--wait',
-      '--timeout',
-      '4m',
-      ...valuesArgs(p.valuesFiles, { ...p.set, 'services.catalog.replicas': '3' }),
-    ]);
+    await release('upgrade', namespace, profile('kind'), { 'services.catalog.replicas': '3' });
     const catalog = (await deploymentsAvailable(namespace)).find(
       (d) => d.metadata.name === 'catalog',
     );

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
-import { ensureTool, repoRoot, tempDir, ToolError } from '@emporium/harness';
+import { ensureTool, repoRoot, runCommand, tempDir } from '@emporium/harness';
 
 /** The profiles of skaffold.yaml. */
 export const SKAFFOLD_PROFILES = ['kind', 'eks', 'appmesh', 'lattice'] as const;
@@ -24,25 +23,6 @@ export async function skaffold(args: readonly string[]): Promise<string> {
     SKAFFOLD_UPDATE_CHECK: 'false',
     SKAFFOLD_DISABLE_MONITORING: 'true',
   };
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(tool.bin, args, {
-      cwd: repoRoot(),
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (err) => {
-      reject(new ToolError('skaffold', err.message));
-    });
-    child.on('close', (code) => {
-      if (code === 0) resolve(stdout);
-      else
-        reject(
-          new ToolError('skaffold', `skaffold ${args.join(' ')} exited ${String(code)}: ${stderr}`),
-        );
-    });
-  });
+  const { stdout } = await runCommand('skaffold', tool.bin, args, { cwd: repoRoot(), env });
+  return stdout;
 }

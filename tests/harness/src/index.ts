@@ -72,6 +72,12 @@ export {
   type ProgressListener,
   type ToolPaths,
 } from './tools/provision.js';
-export { ToolError, which } from './tools/run.js';
+export {
+  runCommand,
+  ToolError,
+  which,
+  type CommandOptions,
+  type CommandOutput,
+} from './tools/run.js';
 export { assertValidOpenApi } from './openapi.js';
 export { runNodeScript, serviceMain, type ScriptRun, type ServiceCommand } from './node-script.js';

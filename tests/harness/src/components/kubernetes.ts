@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,13 +7,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startProcess, tempDir, type ManagedProcess } from '../process.js';
 import { ensureTool } from '../tools/provision.js';
-import { runLogged, ToolError, which } from '../tools/run.js';
+import { runCommand, runLogged, ToolError, which, type CommandOutput } from '../tools/run.js';
 
 /** What a kubectl command printed. */
-export interface KubectlResult {
-  stdout: string;
-  stderr: string;
-}
+export type KubectlResult = CommandOutput;
 
 /** Options of one {@link KubernetesCluster.kubectl} call. */
 export interface KubectlOptions {
@@ -312,32 +308,6 @@ async function until(
   }
 }
 
-/** Runs `bin` with `args` to completion, collecting its output; rejects with stderr on failure. */
-function runCollect(
-  bin: string,
-  args: readonly string[],
-  stdin: string | undefined,
-): Promise<KubectlResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (err) => {
-      reject(new ToolError('kubectl', err.message));
-    });
-    child.on('close', (code) => {
-      if (code === 0) resolve({ stdout, stderr });
-      else
-        reject(
-          new ToolError('kubectl', `kubectl ${args.join(' ')} exited ${String(code)}: ${stderr}`),
-        );
-    });
-    child.stdin.end(stdin ?? '');
-  });
-}
-
 /**
  * Starts a real Kubernetes control plane as local processes on free 127.0.0.1 ports: kine
  * (etcd's API over SQLite), kube-apiserver (RBAC, default admission plugins, PodSecurity
@@ -574,10 +544,11 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       args: readonly string[],
       kubectlOptions: KubectlOptions = {},
     ): Promise<KubectlResult> =>
-      runCollect(
+      runCommand(
+        'kubectl',
         kube.kubectl,
         [`--kubeconfig=${kubeconfig}`, `--cache-dir=${join(dir, 'kubectl-cache')}`, ...args],
-        kubectlOptions.stdin,
+        { stdin: kubectlOptions.stdin },
       );
 
     const count = options.nodes ?? 2;

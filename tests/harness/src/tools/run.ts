@@ -94,3 +94,51 @@ export async function capture(command: string, args: readonly string[]): Promise
     });
   });
 }
+
+/** What a command printed. */
+export interface CommandOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for {@link runCommand}. */
+export interface CommandOptions {
+  cwd?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  /** Written to the command's stdin (then closed). */
+  stdin?: string | undefined;
+}
+
+/**
+ * Runs a tool's command to completion and returns what it printed; rejects with a ToolError
+ * naming `tool` and quoting stderr when it fails (helm, kubectl, skaffold).
+ */
+export function runCommand(
+  tool: string,
+  command: string,
+  args: readonly string[],
+  options: CommandOptions = {},
+): Promise<CommandOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (err) => {
+      reject(new ToolError(tool, err.message));
+    });
+    child.on('close', (code) => {
+      if (code === 0) resolve({ stdout, stderr });
+      else
+        reject(
+          new ToolError(tool, `${tool} ${args.join(' ')} exited ${String(code)}: ${stderr.trim()}`),
+        );
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
+}
