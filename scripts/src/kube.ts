@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   cacheRoot,
   CONTROL_PLANE_TOOLS,
   ensureTool,
+  installCrds,
   readKubernetesState,
-  repoRoot,
+  SHARED_CRDS_DIR,
   startKubernetes,
   stopKubernetesState,
   type KubernetesState,
@@ -18,9 +19,6 @@ export function kubeUpDir(): string {
   const fromEnv = process.env.EMPORIUM_KUBE_UP_DIR;
   return fromEnv ? resolve(fromEnv) : join(cacheRoot(), 'kube-up');
 }
-
-/** The upstream CRDs the chart is validated against, kept beside the repository. */
-const SHARED_CRDS = join(repoRoot(), '..', 'shared', 'crds');
 
 /** Runs the pinned kubectl against a recorded cluster; undefined stdout when it failed. */
 function kubectl(state: KubernetesState, args: readonly string[]): { ok: boolean; out: string } {
@@ -49,37 +47,6 @@ function describe(state: KubernetesState): string {
   ].join('\n');
 }
 
-/** Applies every shared CRD server-side (they are too big for client-side apply) and waits. */
-function installCrds(state: KubernetesState): number {
-  if (!existsSync(SHARED_CRDS)) {
-    progress('kubernetes', `no ${SHARED_CRDS}; starting without the shared CRDs`);
-    return 0;
-  }
-  const names: string[] = [];
-  for (const file of readdirSync(SHARED_CRDS).filter((f) => /\.ya?ml$/.test(f))) {
-    const applied = kubectl(state, [
-      'apply',
-      '--server-side',
-      '-o',
-      'name',
-      '-f',
-      join(SHARED_CRDS, file),
-    ]);
-    if (!applied.ok) throw new CliError(`applying ${file} failed: ${applied.out}`);
-    names.push(...applied.out.split('\n').filter((n) => n.startsWith('customresourcedefinition')));
-  }
-  if (names.length > 0) {
-    const established = kubectl(state, [
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      ...names,
-    ]);
-    if (!established.ok) throw new CliError(`CRDs not Established: ${established.out}`);
-  }
-  return names.length;
-}
-
 async function up(): Promise<void> {
   const dir = kubeUpDir();
   const existing = await readKubernetesState(dir);
@@ -98,8 +65,12 @@ async function up(): Promise<void> {
   const state = await readKubernetesState(dir);
   if (!state) throw new CliError(`no state.json in ${dir}`);
   try {
-    const crds = installCrds(state);
-    progress('kubernetes', `${String(crds)} CRDs from ${SHARED_CRDS} Established`);
+    if (existsSync(SHARED_CRDS_DIR)) {
+      const crds = await installCrds(cluster);
+      progress('kubernetes', `${String(crds.length)} CRDs from ${SHARED_CRDS_DIR} Established`);
+    } else {
+      progress('kubernetes', `no ${SHARED_CRDS_DIR}; starting without the shared CRDs`);
+    }
   } catch (err) {
     await cluster.stop();
     throw err;

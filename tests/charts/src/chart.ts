@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import { helm, repoRoot } from '@emporium/harness';
+import { helm, repoRoot, SHARED_CRDS_DIR } from '@emporium/harness';
 import { parseAllDocuments } from 'yaml';
 
 /** The application chart's folder. */
 export const CHART_DIR = join(repoRoot(), 'charts', 'emporium');
 
 /** The upstream CRDs the chart's custom objects are checked against (../shared/crds). */
-export const CRDS_DIR = join(repoRoot(), '..', 'shared', 'crds');
+export const CRDS_DIR = SHARED_CRDS_DIR;
 
 /** The Kubernetes version charts are rendered for: the control plane the project builds. */
 export const KUBE_VERSION = '1.37.0';

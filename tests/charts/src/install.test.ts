@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { eventually, helm, startKubernetes, type KubernetesCluster } from '@emporium/harness';
+import {
+  eventually,
+  helm,
+  installCrds,
+  startKubernetes,
+  type KubernetesCluster,
+} from '@emporium/harness';
 import {
   CHART_DIR,
   CRDS_DIR,
@@ -127,11 +131,7 @@ describe('charts/emporium installed on a real control plane (kube-apiserver, kwo
     this.timeout(15 * 60_000); // a cold machine builds Kubernetes first
     cluster = await startKubernetes();
     // The CRDs of the operators the chart's objects belong to (never shipped in the chart).
-    const files = (await readdir(CRDS_DIR)).filter((f) => f.endsWith('.yaml')).sort();
-    for (const file of files) {
-      await cluster.kubectl(['apply', '--server-side', '-f', join(CRDS_DIR, file)]);
-    }
-    await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    await installCrds(cluster, CRDS_DIR);
   });
 
   after(async () => {

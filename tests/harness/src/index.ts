@@ -17,6 +17,8 @@ export { startJaeger, type JaegerOptions, type JaegerServer } from './components
 export { startKafka, type KafkaOptions, type KafkaServer } from './components/kafka.js';
 export {
   readKubernetesState,
+  installCrds,
+  SHARED_CRDS_DIR,
   startKubernetes,
   stopKubernetesState,
   type KubectlOptions,

@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { repoRoot } from '../tools/catalogue.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startProcess, tempDir, type ManagedProcess } from '../process.js';
 import { ensureTool } from '../tools/provision.js';
@@ -633,4 +634,35 @@ export async function stopKubernetesState(stateDir: string): Promise<string[]> {
   }
   await rm(stateDir, { recursive: true, force: true });
   return ended;
+}
+
+/** The upstream CRDs (Prometheus Operator, Gateway API, VPC Lattice, App Mesh) beside the repo. */
+export const SHARED_CRDS_DIR = join(repoRoot(), '..', 'shared', 'crds');
+
+/**
+ * Applies every CRD file in `dir` server-side (the Gateway API CRDs are too big for the
+ * client-side last-applied annotation) and waits until each is Established; returns their
+ * `customresourcedefinition.apiextensions.k8s.io/<name>` names.
+ */
+export async function installCrds(
+  cluster: Pick<KubernetesCluster, 'kubectl'>,
+  dir: string = SHARED_CRDS_DIR,
+): Promise<string[]> {
+  const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const names: string[] = [];
+  for (const file of files) {
+    const { stdout } = await cluster.kubectl([
+      'apply',
+      '--server-side',
+      '-o',
+      'name',
+      '-f',
+      join(dir, file),
+    ]);
+    names.push(...stdout.split('\n').filter((n) => n.startsWith('customresourcedefinition')));
+  }
+  if (names.length > 0) {
+    await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...names]);
+  }
+  return names;
 }
