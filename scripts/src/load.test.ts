@@ -10,11 +10,20 @@ function runLoad(args: string[], env: Record<string, string> = {}): Promise<Scri
 }
 
 /**
- * The smallest gateway a run can go through: /livez, and a catalog page with one product
- * whose every other answer the shoppers accept; checkout answers 409, short stock.
+ * What the stand-in does with a checkout: refuse it (409, short stock), or accept it and show
+ * the order PENDING for ever, or SHIPPED 250 ms after it was created.
  */
-async function startGateway(): Promise<{ url: string; server: Server; paths: string[] }> {
+type Orders = 'refuse' | 'stuck' | 'ship';
+
+/**
+ * The smallest gateway a run can go through: /livez, and a catalog page with one product
+ * whose every other answer the shoppers accept; checkout as `orders` says.
+ */
+async function startGateway(
+  orders: Orders = 'refuse',
+): Promise<{ url: string; server: Server; paths: string[] }> {
   const paths: string[] = [];
+  let placed = 0;
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     paths.push(`${req.method ?? ''} ${path}`);
@@ -28,8 +37,16 @@ async function startGateway(): Promise<{ url: string; server: Server; paths: str
     else if (path === '/dev/token') json(200, { access_token: 'tok', expires_in: 3600 });
     else if (path === '/api/products') json(200, { items: [product], total: 1 });
     else if (path.endsWith('/page')) json(200, { product, stock: { available: 1 } });
-    else if (req.method === 'POST' && path === '/api/orders') json(409, { code: 'OUT_OF_STOCK' });
-    else json(200, {});
+    else if (req.method === 'POST' && path === '/api/orders') {
+      if (orders === 'refuse') json(409, { code: 'OUT_OF_STOCK' });
+      else json(202, { orderId: `o-${String(++placed)}`, status: 'PENDING' });
+    } else if (req.method === 'GET' && path.startsWith('/api/orders/')) {
+      const created = '2026-11-30T12:00:00.000Z';
+      const history = [{ status: 'PENDING', at: created }];
+      if (orders === 'ship') history.push({ status: 'SHIPPED', at: '2026-11-30T12:00:00.250Z' });
+      const status = history.at(-1)?.status;
+      json(200, { orderId: path.split('/')[3], status, createdAt: created, history });
+    } else json(200, {});
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -41,6 +58,9 @@ describe('npm run load', () => {
     const run = await runLoad(['--rps', 'lots']);
     assert.equal(run.code, 1);
     assert.equal(run.stderr, 'load: --rps takes a number above 0, not lots\n');
+    const settle = await runLoad(['--settle', 'soon']);
+    assert.equal(settle.code, 1);
+    assert.equal(settle.stderr, 'load: --settle takes a duration like 60s or 5m, or 0, not soon\n');
   });
 
   it('says how to start the stack when the gateway does not answer', async () => {
@@ -87,6 +107,11 @@ describe('npm run load', () => {
       assert.match(run.stdout, /^achieved \d+\.\d\d rps of 20 over 2\.\d s/m);
       assert.match(run.stdout, /^orders placed: 0$/m);
       assert.match(run.stdout, /^business answers: checkout OUT_OF_STOCK ×\d+$/m);
+      assert.match(
+        run.stdout,
+        /^orders: 0 placed; 0 final \(0 shipped, 0 cancelled\); 0 not final$/m,
+      );
+      assert.match(run.stdout, /^verdict: OK: no errors; no orders placed$/m);
       assert.ok(gateway.paths.includes('POST /dev/token'));
     });
 
@@ -111,6 +136,71 @@ describe('npm run load', () => {
       // The stand-in saw loadgen's requests and the one /livez check of this command.
       assert.equal(summary.requests, gateway.paths.length - before - 1);
       assert.ok(summary.requests >= 20, String(summary.requests));
+    });
+  });
+
+  describe('the orders and the verdict', () => {
+    /** A 2 s run where every journey checks out, against a stand-in handling orders so. */
+    async function run(orders: Orders, flags: string[]): Promise<ScriptRun> {
+      const gateway = await startGateway(orders);
+      try {
+        const port = await freePort();
+        const args = ['--gateway', gateway.url, '--port', String(port), '--duration', '2s'];
+        return await runLoad([...args, '--rps', '20', '--users', 'alice,bob', ...flags], {
+          LOADGEN_CHECKOUT_RATIO: '1',
+        });
+      } finally {
+        gateway.server.closeAllConnections();
+        await new Promise((resolve) => gateway.server.close(resolve));
+      }
+    }
+
+    it('with --strict exits 1 and names the orders not final after the settle phase', async () => {
+      const result = await run('stuck', ['--settle', '1s', '--strict']);
+      assert.equal(result.code, 1, result.stderr);
+      const placed =
+        /^orders: (\d+) placed; 0 final \(0 shipped, 0 cancelled\); (\d+) not final \((\d+) PENDING\)$/m.exec(
+          result.stdout,
+        );
+      assert.ok(placed, result.stdout);
+      const [, count = '', notFinal, pending] = placed;
+      assert.ok(Number(count) > 0);
+      assert.equal(notFinal, count);
+      assert.equal(pending, count);
+      assert.match(
+        result.stdout,
+        /^settle: done after \d+\.\d s \(at most 1 s after the last checkout\), \d+ passes/m,
+      );
+      assert.match(
+        result.stdout,
+        new RegExp(`^verdict: FAIL: ${count} orders not final \\(${count} PENDING\\)$`, 'm'),
+      );
+    });
+
+    it('with --strict exits 0 when every order is final, timed by its history', async () => {
+      const result = await run('ship', ['--strict', '--json']);
+      assert.equal(result.code, 0, result.stderr);
+      const summary = JSON.parse(result.stdout) as {
+        ordersPlaced: number;
+        orders: { placed: number; shipped: number; notFinal: number; timeToFinal: unknown };
+      };
+      assert.ok(summary.ordersPlaced > 0);
+      assert.equal(summary.orders.placed, summary.ordersPlaced);
+      assert.equal(summary.orders.shipped, summary.ordersPlaced);
+      assert.equal(summary.orders.notFinal, 0);
+      assert.deepEqual(summary.orders.timeToFinal, {
+        p50Ms: 250,
+        p95Ms: 250,
+        p99Ms: 250,
+        maxMs: 250,
+      });
+      // The verdict goes to stderr, so stdout stays one JSON object.
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `verdict: OK: no errors; all ${String(summary.ordersPlaced)} orders final within 60 s`,
+        ),
+      );
     });
   });
 });

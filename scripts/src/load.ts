@@ -1,19 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { freePort, portFree, serviceMain } from '@emporium/harness';
-import { SUMMARY_PREFIX, type StepSummary, type Summary } from '@emporium/loadgen/summary';
+import {
+  SUMMARY_PREFIX,
+  type OrdersSummary,
+  type StepSummary,
+  type Summary,
+} from '@emporium/loadgen/summary';
 import { CliError, progress, runCli } from './cli.js';
 import { STACK_PORTS } from './stack/ports.js';
 import { LOCAL_STACK_DATA, registerScrapeTarget } from './stack/stack.js';
 
-const USAGE = `usage: npm run load -- [--rps N] [--duration 60s] [--concurrency N] [--users N|a,b]
-                     [--gateway URL] [--port N] [--json]
+const USAGE = `usage: npm run load -- [--rps N] [--duration 60s] [--settle 60s] [--concurrency N]
+                     [--users N|a,b] [--gateway URL] [--port N] [--strict] [--json]
   --rps N          requests per second across all shoppers (20)
   --duration D     how long: 500ms, 60s, 5m, 1h, 1h30m (60s)
+  --settle D|0     then read the orders back until final, for at most D after the last
+                   checkout (60s); 0 skips it
   --concurrency N  most requests in flight; arrivals beyond it are dropped (20)
   --users N|LIST   N users shopper-1..N, or names (alice,bob) (loadgen's default: 20)
   --gateway URL    the gateway (http://127.0.0.1:${String(STACK_PORTS.gateway)})
   --port N         loadgen's own HTTP port (${String(STACK_PORTS.loadgen)}, else a free one)
+  --strict         exit 1 when a request failed or an order was not final within 60 s
   --json           print the summary as one JSON object instead of a table
 Other LOADGEN_* variables (e.g. LOADGEN_CHECKOUT_RATIO) are passed on to loadgen.`;
 
@@ -21,10 +29,12 @@ Other LOADGEN_* variables (e.g. LOADGEN_CHECKOUT_RATIO) are passed on to loadgen
 interface Options {
   rps: number;
   duration: string;
+  settle: string;
   concurrency: number;
   users: string | undefined;
   gateway: string;
   port: number | undefined;
+  strict: boolean;
   json: boolean;
 }
 
@@ -43,6 +53,19 @@ function isStepSummary(value: unknown): value is StepSummary {
   );
 }
 
+function isOrdersSummary(value: unknown): value is OrdersSummary {
+  return (
+    isRecord(value) &&
+    ['placed', 'final', 'shipped', 'cancelled', 'notFinal', 'late', 'lateAfterMs'].every(
+      (key) => typeof value[key] === 'number',
+    ) &&
+    isRecord(value.notFinalByStatus) &&
+    isRecord(value.timeToFinal) &&
+    isRecord(value.settle) &&
+    typeof value.settle.state === 'string'
+  );
+}
+
 /** Checks the shape of the summary line before the table relies on it. */
 function isSummary(value: unknown): value is Summary {
   return (
@@ -50,6 +73,7 @@ function isSummary(value: unknown): value is Summary {
     ['elapsedSeconds', 'targetRps', 'achievedRps', 'requests', 'dropped', 'ordersPlaced'].every(
       (key) => typeof value[key] === 'number',
     ) &&
+    isOrdersSummary(value.orders) &&
     isRecord(value.journeys) &&
     Array.isArray(value.steps) &&
     value.steps.every(isStepSummary) &&
@@ -62,17 +86,19 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
   const options: Options = {
     rps: 20,
     duration: '60s',
+    settle: '60s',
     concurrency: 20,
     users: undefined,
     gateway: `http://127.0.0.1:${String(STACK_PORTS.gateway)}`,
     port: undefined,
+    strict: false,
     json: false,
   };
   const args = argv.flatMap((arg) => (/^--\w[\w-]*=/.test(arg) ? arg.split(/=(.*)/s, 2) : [arg]));
   for (let i = 0; i < args.length; i++) {
     const flag = args[i] ?? '';
-    if (flag === '--json') {
-      options.json = true;
+    if (flag === '--json' || flag === '--strict') {
+      options[flag === '--json' ? 'json' : 'strict'] = true;
       continue;
     }
     if (flag === '--help' || flag === '-h') return 'help';
@@ -92,6 +118,12 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
           throw new CliError(`--duration takes a duration like 30s, 5m or 1h, not ${value}`);
         }
         options.duration = value;
+        break;
+      case '--settle':
+        if (!/^(\d+(ms|s|m|h))+$/.test(value) && !/^0+$/.test(value)) {
+          throw new CliError(`--settle takes a duration like 60s or 5m, or 0, not ${value}`);
+        }
+        options.settle = value;
         break;
       case '--concurrency':
         if (!Number.isInteger(number) || number < 1) {
@@ -191,7 +223,70 @@ function table(summary: Summary): string {
       (journeys.inProgress > 0 ? ` (${String(journeys.inProgress)} unfinished)` : ''),
   );
   if (business.length > 0) lines.push(`business answers: ${business.join(', ')}`);
+  lines.push(...ordersLines(summary.orders), '', verdict(summary));
   return `${lines.join('\n')}\n`;
+}
+
+/** `1 PENDING, 2 PAID`: the orders not final by their last status. */
+function byStatus(orders: OrdersSummary): string {
+  return Object.entries(orders.notFinalByStatus)
+    .map(([status, count]) => `${String(count)} ${status}`)
+    .join(', ');
+}
+
+/** What falls short of the goal (no errors, every order final within 60 s); empty for none. */
+function shortfalls(summary: Summary): string[] {
+  const { orders } = summary;
+  const found: string[] = [];
+  if (summary.total.errors > 0) found.push(`${String(summary.total.errors)} requests failed`);
+  // Without a settle phase nobody looked, so "not final" would only mean "not checked".
+  if (orders.notFinal > 0 && orders.settle.state !== 'skipped') {
+    found.push(`${String(orders.notFinal)} orders not final (${byStatus(orders)})`);
+  }
+  if (orders.late > 0) {
+    found.push(
+      `${String(orders.late)} orders took over ${String(orders.lateAfterMs / 1000)} s to be final`,
+    );
+  }
+  return found;
+}
+
+/** One line that says whether the run met the goal, and why not. */
+function verdict(summary: Summary): string {
+  const { orders } = summary;
+  const failed = shortfalls(summary);
+  if (failed.length > 0) return `verdict: FAIL: ${failed.join('; ')}`;
+  const checked =
+    orders.settle.state === 'skipped'
+      ? `${String(orders.placed)} orders not checked (--settle 0, or stopped early)`
+      : orders.placed === 0
+        ? 'no orders placed'
+        : `all ${String(orders.placed)} orders final within ${String(orders.lateAfterMs / 1000)} s`;
+  return `verdict: OK: no errors; ${checked}`;
+}
+
+/** The orders section of the table: what became of them and how fast. */
+function ordersLines(orders: OrdersSummary): string[] {
+  const ms = (value: number | null): string => (value === null ? '-' : `${value.toFixed(0)} ms`);
+  const { timeToFinal: t, settle } = orders;
+  const lines = [
+    `orders: ${String(orders.placed)} placed; ${String(orders.final)} final ` +
+      `(${String(orders.shipped)} shipped, ${String(orders.cancelled)} cancelled); ` +
+      `${String(orders.notFinal)} not final` +
+      (orders.notFinal > 0 ? ` (${byStatus(orders)})` : '') +
+      (orders.untracked > 0 ? `; ${String(orders.untracked)} not tracked (memory bound)` : ''),
+    `time to final: p50 ${ms(t.p50Ms)}, p95 ${ms(t.p95Ms)}, p99 ${ms(t.p99Ms)}, ` +
+      `max ${ms(t.maxMs)}; ${String(orders.late)} over ${String(orders.lateAfterMs / 1000)} s`,
+  ];
+  lines.push(
+    settle.state === 'skipped'
+      ? 'settle: skipped, orders not read back'
+      : `settle: ${settle.state} after ${settle.elapsedSeconds.toFixed(1)} s ` +
+          `(at most ${String(settle.limitMs / 1000)} s after the last checkout), ` +
+          `${String(settle.rounds)} passes, ${String(settle.reads)} reads, ` +
+          `${String(settle.failedReads)} failed`,
+  );
+  return lines;
 }
 
 /** A log line of loadgen worth showing (warnings and errors), as one line of text. */
@@ -245,6 +340,16 @@ function runLoadgen(
       .then(async (response) => (response.ok ? await response.json() : undefined))
       .then((stats) => {
         if (!isSummary(stats)) return;
+        const { orders } = stats;
+        if (!stats.running && orders.settle.state === 'running') {
+          progress(
+            'load',
+            `settling ${orders.settle.elapsedSeconds.toFixed(0)} s: ${String(orders.final)} of ` +
+              `${String(orders.placed)} orders final, waiting for ${String(orders.notFinal)} ` +
+              `(${byStatus(orders)})`,
+          );
+          return;
+        }
         progress(
           'load',
           `${stats.elapsedSeconds.toFixed(0)} s: ${String(stats.requests)} requests ` +
@@ -283,8 +388,10 @@ function runLoadgen(
   });
 }
 
-// `npm run load`: synthetic shoppers against a running stack (`npm start`) for a while, then
-// a table of what they saw. Exit 0 when the run completed, errors or not; 1 when it could not.
+// `npm run load`: synthetic shoppers against a running stack (`npm start`) for a while, a
+// settle phase that reads their orders back until final, then a table of what they saw and a
+// verdict. Exit 0 when the run completed, errors or not (1 with --strict when the verdict
+// fails); 1 when it could not run.
 runCli('load', async () => {
   const options = parseOptions(process.argv.slice(2));
   if (options === 'help') {
@@ -314,6 +421,7 @@ runCli('load', async () => {
     UPSTREAM_GATEWAY_URL: options.gateway,
     LOADGEN_RPS: String(options.rps),
     LOADGEN_DURATION: options.duration,
+    LOADGEN_SETTLE: options.settle,
     LOADGEN_CONCURRENCY: String(options.concurrency),
     ...(options.users === undefined ? {} : { LOADGEN_USERS: options.users }),
   };
@@ -331,5 +439,12 @@ runCli('load', async () => {
         (code === 78 ? ': its configuration was refused (see above)' : ''),
     );
   }
-  process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : table(summary));
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    // stdout stays one JSON object; the verdict is for the person watching.
+    progress('load', verdict(summary));
+  } else {
+    process.stdout.write(table(summary));
+  }
+  if (options.strict && shortfalls(summary).length > 0) process.exitCode = 1;
 });

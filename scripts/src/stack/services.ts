@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import {
   freePort,
   httpOk,
@@ -97,38 +98,62 @@ function selection(only: readonly ServiceName[] | undefined): ServiceSpec[] {
 
 /**
  * Starts the store's services as Node processes from their TypeScript sources (through tsx,
- * with the telemetry preload, as `npm run dev` does), each waiting for its /readyz before the
- * next starts. A failure stops what was started and quotes the failing service's log.
+ * with the telemetry preload, as `npm run dev` does), several at once, as a Deployment rollout
+ * would: none needs another to be up to start (a call to one still starting is a 503 to
+ * retry), so the stack is ready when its slowest service is. A failure stops what was started
+ * and quotes the failing service's log.
  */
 export async function startServices(options: StartServicesOptions): Promise<RunningServices> {
+  const specs = selection(options.only);
   const started: RunningService[] = [];
   const urls: Record<string, string> = {};
+  for (const spec of specs) {
+    const port = options.ports?.[spec.name] ?? (await freePort());
+    urls[spec.name] = `http://127.0.0.1:${String(port)}`;
+  }
   const stop = async (): Promise<void> => {
-    for (const service of [...started].reverse()) await service.process.stop();
+    // Callers first (the selection is in dependency order), as their requests drain.
+    const order = specs.flatMap((spec) => started.filter((s) => s.name === spec.name)).reverse();
+    for (const service of order) await service.process.stop();
     started.length = 0;
   };
-  try {
-    for (const spec of selection(options.only)) {
-      const port = options.ports?.[spec.name] ?? (await freePort());
-      const url = `http://127.0.0.1:${String(port)}`;
-      const { command, args, cwd } = serviceMain(spec.name);
-      const proc = await startProcess({
-        name: spec.name,
-        command,
-        args,
-        cwd,
-        workDir: await tempDir(spec.name),
-        env: environment(spec, port, options, urls),
-        readyTimeoutMs: 90_000,
-        stopGraceMs: 15_000,
-        ready: () => httpOk(`${url}/readyz`),
-      });
-      urls[spec.name] = url;
-      started.push({ name: spec.name, url, process: proc });
+  const startOne = async (spec: ServiceSpec): Promise<void> => {
+    const url = urls[spec.name] ?? '';
+    const { command, args, cwd } = serviceMain(spec.name);
+    const env = environment(spec, Number(new URL(url).port), options, urls);
+    const proc = await startProcess({
+      name: spec.name,
+      command,
+      args,
+      cwd,
+      workDir: await tempDir(spec.name),
+      env,
+      readyTimeoutMs: 90_000,
+      stopGraceMs: 15_000,
+      ready: () => httpOk(`${url}/readyz`),
+    });
+    started.push({ name: spec.name, url, process: proc });
+  };
+  // Starting is mostly CPU (tsx compiling, modules loading) with some waiting (topics,
+  // indexes): one per core at a time, so a start is never starved into its ready timeout.
+  const results: PromiseSettledResult<void>[] = [];
+  const queue = [...specs];
+  const worker = async (): Promise<void> => {
+    for (let spec = queue.shift(); spec; spec = queue.shift()) {
+      const [result] = await Promise.allSettled([startOne(spec)]);
+      results.push(result);
+      // One failed: start no more (the started ones are stopped below).
+      if (result.status === 'rejected') queue.length = 0;
     }
-  } catch (err) {
+  };
+  await Promise.all(Array.from({ length: availableParallelism() }, worker));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
     await stop();
-    throw err;
+    throw failed.reason;
   }
-  return { services: Object.fromEntries(started.map((s) => [s.name, s])), stop };
+  const services = Object.fromEntries(
+    specs.flatMap((spec) => started.filter((s) => s.name === spec.name)).map((s) => [s.name, s]),
+  );
+  return { services, stop };
 }

@@ -78,25 +78,28 @@ export async function startSidecars(
   ports: StackPorts,
   tracing: boolean,
 ): Promise<RunningSidecar[]> {
-  const started: RunningSidecar[] = [];
-  try {
-    for (const service of names) {
+  // All at once: each Envoy only needs its own ports.
+  const results = await Promise.allSettled(
+    names.map(async (service): Promise<RunningSidecar> => {
       const own = ports.services[service];
       const envoy: EnvoyServer = await startEnvoy({
         bootstrap: localSidecarBootstrap(service, ports, tracing),
         name: `${service}-envoy`,
         adminPort: own.envoyAdmin,
       });
-      started.push({
+      return {
         service,
         url: `http://${LOCALHOST}:${String(own.service)}`,
         adminUrl: envoy.adminUrl,
         stop: envoy.stop,
-      });
-    }
-  } catch (err) {
+      };
+    }),
+  );
+  const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
     for (const sidecar of started.reverse()) await sidecar.stop();
-    throw err;
+    throw failed.reason;
   }
   return started;
 }

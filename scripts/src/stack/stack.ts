@@ -21,8 +21,12 @@ import {
 } from './sidecars.js';
 import { SERVICES, type ServiceName } from './topology.js';
 
-/** Where `npm start` keeps its data across runs (Kafka topics, FerretDB databases). */
-export const LOCAL_STACK_DATA = join(cacheRoot(), 'stack-data');
+/**
+ * Where `npm start` keeps its data across runs (Kafka topics, FerretDB databases). The suffix
+ * is the layout's version: v2 keys every aggregate by its natural id (`_id` = order id, sku…),
+ * which documents of the first layout (ObjectId `_id`) are not found by.
+ */
+export const LOCAL_STACK_DATA = join(cacheRoot(), 'stack-data-v2');
 
 /** Jobs whose targets come and go (a load run): Prometheus watches a file per job here. */
 function targetsDir(dataDir: string): string {
@@ -77,6 +81,12 @@ export interface StackOptions {
   scrapeInterval?: string;
   /** Told before each step starts. */
   progress?: (step: string, message: string) => void;
+}
+
+/** One started infrastructure part: how to stop it and the addresses it lists. */
+interface StartedPart {
+  stop: () => Promise<void>;
+  parts: StackPart[];
 }
 
 /** A running stack. */
@@ -154,7 +164,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const missing = SERVICES_NEED.filter((part) => !infrastructure.includes(part));
       if (missing.length > 0) throw new Error(`the services need ${missing.join(', ')}`);
     }
-    for (const part of infrastructure) {
+    // The parts need nothing from each other to start: all at once, then listed in order.
+    const startPart = async (part: InfrastructurePart): Promise<StartedPart> => {
       progress(part, 'starting');
       switch (part) {
         case 'kafka': {
@@ -162,27 +173,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             port: ports.kafka,
             dataDir: join(options.dataDir, 'kafka'),
           });
-          stops.push(kafka.stop);
-          parts.push({ name: 'kafka', url: kafka.brokers.join(',') });
-          break;
+          return { stop: kafka.stop, parts: [{ name: 'kafka', url: kafka.brokers.join(',') }] };
         }
         case 'redis': {
           const redis = await startRedis({ port: ports.redis });
-          stops.push(redis.stop);
-          parts.push({ name: 'redis', url: redis.url });
-          break;
+          return { stop: redis.stop, parts: [{ name: 'redis', url: redis.url }] };
         }
         case 'mongodb': {
           const mongo = await startMongo({
             port: ports.mongodb,
             dataDir: join(options.dataDir, 'ferretdb'),
           });
-          stops.push(mongo.stop);
-          parts.push({ name: 'mongodb (FerretDB)', url: mongo.url });
-          break;
+          return { stop: mongo.stop, parts: [{ name: 'mongodb (FerretDB)', url: mongo.url }] };
         }
         case 'jaeger': {
-          jaeger = await startJaeger({
+          const started = await startJaeger({
             ports: {
               otlpGrpc: ports.otlpGrpc,
               otlpHttp: ports.otlpHttp,
@@ -190,31 +195,41 @@ export async function startStack(options: StackOptions): Promise<Stack> {
               queryGrpc: ports.jaegerQueryGrpc,
             },
           });
-          stops.push(jaeger.stop);
-          parts.push(
-            { name: 'jaeger UI', url: jaeger.queryUrl },
-            { name: 'OTLP/HTTP', url: jaeger.otlpHttpUrl },
-            { name: 'OTLP/gRPC', url: jaeger.otlpGrpcEndpoint },
-          );
-          break;
+          jaeger = started;
+          return {
+            stop: started.stop,
+            parts: [
+              { name: 'jaeger UI', url: started.queryUrl },
+              { name: 'OTLP/HTTP', url: started.otlpHttpUrl },
+              { name: 'OTLP/gRPC', url: started.otlpGrpcEndpoint },
+            ],
+          };
         }
         case 'prometheus': {
           // Started before the services, with every target declared: each turns up once its
           // process is ready. Prometheus watches the folder of file targets only if it exists.
           await mkdir(targetsDir(options.dataDir), { recursive: true });
-          prometheus = await startPrometheus({
+          const started = await startPrometheus({
             port: ports.prometheus,
             scrapeInterval: options.scrapeInterval ?? '5s',
             scrapeConfigs: withServices
               ? scrapeConfigs(ports, sidecars, options.dataDir)
               : scrapeConfigs(ports, false, options.dataDir).slice(0, 1),
           });
-          stops.push(prometheus.stop);
-          parts.push({ name: 'prometheus', url: prometheus.url });
-          break;
+          prometheus = started;
+          return { stop: started.stop, parts: [{ name: 'prometheus', url: started.url }] };
         }
       }
+    };
+    const results = await Promise.allSettled(infrastructure.map(startPart));
+    for (const result of results) {
+      if (result.status === 'fulfilled') {
+        stops.push(result.value.stop);
+        parts.push(...result.value.parts);
+      }
     }
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     if (!withServices) {
       return { parts, stop, ...(jaeger ? { jaeger } : {}), ...(prometheus ? { prometheus } : {}) };
     }

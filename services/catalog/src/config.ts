@@ -4,6 +4,7 @@ import {
   kafkaConfigShape,
   loadConfigOrExit,
   mongoConfigShape,
+  outboxConfigShape,
   redisConfigShape,
   type Environment,
 } from '@emporium/platform';
@@ -13,14 +14,13 @@ import type { z } from 'zod';
 export const configSchema = baseConfigSchema.extend({
   ...kafkaConfigShape,
   ...mongoConfigShape,
+  ...outboxConfigShape,
   ...redisConfigShape,
   MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('catalog'),
   /** Load the demo catalogue at start when the products collection is empty. */
   CATALOG_SEED: envVar.bool().default(true),
   /** Lifetime of a cached product in Redis; also the bound on how stale a cached read can be. */
   CATALOG_CACHE_TTL_SECONDS: envVar.int(1, 86_400).default(60),
-  /** How often the outbox relay looks for unsent events, in ms. */
-  OUTBOX_INTERVAL_MS: envVar.int(50, 60_000).default(500),
 });
 
 /** Catalog's parsed, frozen configuration. */

@@ -246,9 +246,8 @@ describe('inventory HTTP API', () => {
     });
 
     it('409 RESERVATION_IN_PROGRESS with Retry-After while another attempt is reserving', async () => {
-      await reservations.collection.insertOne(
-        startReservation('o-busy', [{ sku: 'DUP-1', quantity: 1 }], new Date()),
-      );
+      const busy = startReservation('o-busy', [{ sku: 'DUP-1', quantity: 1 }], new Date());
+      await reservations.collection.insertOne({ _id: busy.orderId, ...busy });
       const response = await reserve('o-busy', [{ sku: 'DUP-1', quantity: 1 }]);
       assert.equal(response.status, 409);
       assert.equal((response.body as Problem).code, 'RESERVATION_IN_PROGRESS');
@@ -266,10 +265,19 @@ describe('inventory HTTP API', () => {
         { sku: 'CRASH-1', quantity: 2 },
         { sku: 'CRASH-2', quantity: 1 },
       ];
-      await reservations.collection.insertOne(startReservation('o-crash', lines, old));
+      const crashed = startReservation('o-crash', lines, old);
+      await reservations.collection.insertOne({ _id: crashed.orderId, ...crashed });
+      // Its work-list entry was written before its first take, as the repository does.
+      const dueAt = crashed.expiresAt ?? '';
+      await reservations.expiries.insertOne({ _id: crashed.orderId, expiresAt: dueAt });
       assert.equal(await stock.take('CRASH-1', 'o-crash', 2, old), 'taken');
       const response = await reserve('o-crash', lines);
       assert.equal(response.status, 201);
+      // Still on the sweeper's work list, at the expiry the taken-over attempt started from.
+      assert.deepEqual(await reservations.expiries.findOne({ _id: 'o-crash' }), {
+        _id: 'o-crash',
+        expiresAt: dueAt,
+      });
       assert.deepEqual(await level('CRASH-1'), {
         sku: 'CRASH-1',
         available: 2,
@@ -316,6 +324,80 @@ describe('inventory HTTP API', () => {
     });
   });
 
+  describe('storage keys', () => {
+    it('stores stock under its sku and reservations under their order id', async () => {
+      await setStock('KEY-1', 3);
+      assert.equal((await reserve('o-key', [{ sku: 'KEY-1', quantity: 1 }])).status, 201);
+      const stored = await stock.collection.findOne({ _id: 'KEY-1' });
+      assert.equal(stored?.sku, 'KEY-1');
+      assert.deepEqual(stored.holds, ['o-key']);
+      assert.equal((await reservations.collection.findOne({ _id: 'o-key' }))?.orderId, 'o-key');
+    });
+
+    it('documents of earlier versions (ObjectId _id) and their indexes break nothing', async () => {
+      const db = client.db('inventory_legacy_test');
+      const at = new Date().toISOString();
+      // As the version before natural keys stored them: generated _id, unique natural keys.
+      const oldStock = db.collection('stock');
+      await oldStock.createIndex({ sku: 1 }, { unique: true, name: 'sku_unique' });
+      await oldStock.insertOne({
+        sku: 'OLD-1',
+        available: 5,
+        reserved: 1,
+        committed: 0,
+        holds: ['o-old'],
+        updatedAt: at,
+      });
+      const oldReservations = db.collection('reservations');
+      await oldReservations.createIndex({ orderId: 1 }, { unique: true, name: 'order_unique' });
+      await oldReservations.createIndex({ expiresAt: 1 }, { name: 'expires_at' });
+      await oldReservations.insertOne({
+        orderId: 'o-old',
+        status: 'RESERVED',
+        lines: [{ sku: 'OLD-1', quantity: 1 }],
+        createdAt: at,
+        updatedAt: at,
+        expiresAt: new Date(Date.now() - 60_000).toISOString(),
+      });
+
+      const legacyStock = stockRepository(db);
+      const legacyReservations = reservationsRepository(db, legacyStock);
+      await legacyStock.ensureIndexes();
+      await legacyReservations.ensureIndexes();
+      await legacyStock.ensureIndexes(); // again, as every start does: nothing left to drop
+      await legacyReservations.ensureIndexes();
+      const names = async (collection: { indexes(): Promise<{ name?: string }[]> }) =>
+        (await collection.indexes()).map((index) => index.name).sort();
+      assert.deepEqual(await names(oldStock), ['_id_']);
+      assert.deepEqual(await names(oldReservations), ['_id_']);
+
+      const config = configSchema.parse({ KAFKA_BROKERS: '127.0.0.1:1', MONGO_URL: mongo.url });
+      const legacy = buildApp(config, {
+        stock: legacyStock,
+        reservations: legacyReservations,
+        metrics: createMetrics({ service: 'inventory', runtimeMetrics: false }),
+        logger: pino({ level: 'silent' }),
+      }).app;
+      // The old records are no longer found by their key; new ones take the key without a clash.
+      assert.equal((await request(legacy).get('/stock/OLD-1')).status, 404);
+      const put = await request(legacy).put('/stock/OLD-1').set(ADMIN).send({ available: 2 });
+      assert.equal(put.status, 200);
+      assert.equal((await request(legacy).get('/reservations/o-old')).status, 404);
+      const again = await request(legacy)
+        .post('/reservations')
+        .send({ orderId: 'o-old', lines: [{ sku: 'OLD-1', quantity: 2 }] });
+      assert.equal(again.status, 201);
+      assert.equal((await request(legacy).get('/reservations/o-old')).status, 200);
+      // The sweeper never sees the old reservation, and the gauge still sums every record.
+      assert.deepEqual(
+        (await legacyReservations.findExpired(10)).map((due) => due.orderId),
+        [],
+      );
+      assert.equal((await request(legacy).get('/metrics')).status, 200);
+      assert.deepEqual(await legacyStock.totals(), { available: 5, reserved: 3, committed: 0 });
+    });
+  });
+
   // Last: these read what the tests above did.
   describe('metrics and documents', () => {
     it('counts reservations by outcome and reports units by state', async () => {
@@ -327,7 +409,17 @@ describe('inventory HTTP API', () => {
       assert.match(reservationsText, /outcome="insufficient_stock"/);
       assert.match(reservationsText, /outcome="replayed"/);
       const units = await request(http.app).get('/metrics');
-      assert.match(units.text, /inventory_stock_units\{state="reserved",service="inventory"\} \d+/);
+      // Every state summed (the orders above still hold units), not just the first one.
+      const totals = await stock.totals();
+      assert.ok(totals.reserved > 0 && totals.available > 0);
+      for (const [state, value] of Object.entries(totals)) {
+        assert.match(
+          units.text,
+          new RegExp(
+            `inventory_stock_units\\{state="${state}",service="inventory"\\} ${String(value)}\\n`,
+          ),
+        );
+      }
     });
 
     it('serves a valid OpenAPI 3.1 document whose 4xx responses are the ones tested above', async () => {

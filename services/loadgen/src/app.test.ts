@@ -246,6 +246,152 @@ describe('loadgen against a stand-in gateway', () => {
     });
   });
 
+  describe('the settle phase', () => {
+    /**
+     * Runs every journey to checkout for at least `ms` and until `orders` were placed (a busy
+     * machine may need longer), then stops.
+     */
+    async function load(gateway: FakeGateway, ms: number, orders = 3): Promise<Runner> {
+      const { runner } = wire(gateway, ['alice', 'bob', 'carol'], 40);
+      runner.start();
+      await sleep(ms);
+      for (let i = 0; i < 100 && runner.summary().ordersPlaced < orders; i++) await sleep(100);
+      await runner.stop();
+      return runner;
+    }
+
+    const placedIds = (gateway: FakeGateway): string[] =>
+      gateway
+        .of('checkout')
+        .filter((s) => s.status === 202)
+        .map((_, i) => `o-${String(i + 1)}`);
+
+    it('reads orders back until final, times them by their history, and names those that never are', async () => {
+      // o-1 sticks at PAID; o-2 is cancelled; the rest ship 400 ms after they were placed.
+      const gateway = await startFakeGateway({
+        finalAfterMs: 400,
+        stuck: (id) => id === 'o-1',
+        cancels: (id) => id === 'o-2',
+      });
+      try {
+        const runner = await load(gateway, 1_200);
+        const placed = placedIds(gateway);
+        assert.ok(placed.length >= 3, `orders placed: ${String(placed.length)}`);
+        const loadReads = gateway.of('order-status').length;
+        const started = performance.now();
+        const summary = await runner.settle({ limitMs: 1_500, intervalMs: 200 });
+        const settledMs = performance.now() - started;
+
+        const { orders } = summary;
+        assert.equal(orders.placed, placed.length);
+        assert.equal(orders.placed, summary.ordersPlaced);
+        assert.deepEqual(
+          { final: orders.final, shipped: orders.shipped, cancelled: orders.cancelled },
+          { final: placed.length - 1, shipped: placed.length - 2, cancelled: 1 },
+        );
+        assert.equal(orders.notFinal, 1);
+        assert.deepEqual(orders.notFinalByStatus, { PAID: 1 });
+        // From the history, not from when loadgen happened to look: exactly 400 ms each.
+        assert.deepEqual(orders.timeToFinal, { p50Ms: 400, p95Ms: 400, p99Ms: 400, maxMs: 400 });
+        assert.equal(orders.late, 0);
+        assert.equal(orders.lateAfterMs, 60_000);
+
+        // The stuck order kept it going until 1.5 s after the last checkout, and no longer.
+        assert.equal(orders.settle.state, 'done');
+        assert.equal(orders.settle.limitMs, 1_500);
+        assert.ok(settledMs > 700 && settledMs < 3_000, `settled in ${String(settledMs)} ms`);
+        assert.ok(orders.settle.rounds >= 3, `rounds: ${String(orders.settle.rounds)}`);
+        assert.equal(orders.settle.failedReads, 0);
+
+        // Every read went to the gateway with the owner's token (a stranger's would be a 404),
+        // and none of them counts as load.
+        const reads = gateway.of('order-status').slice(loadReads);
+        assert.equal(reads.length, orders.settle.reads);
+        assert.ok(reads.every((r) => r.status === 200));
+        assert.equal(
+          summary.steps.find((s) => s.step === 'order-status')?.requests ?? 0,
+          loadReads,
+        );
+        // Passes are paced: the stuck order was read about every 200 ms, not in a busy loop.
+        const stuckReads = reads.filter((r) => r.url === '/api/orders/o-1').length;
+        assert.ok(
+          stuckReads >= 3 && stuckReads <= 12,
+          `the stuck order was read ${String(stuckReads)} times`,
+        );
+        // Settling twice does nothing more.
+        assert.deepEqual((await runner.settle({ limitMs: 1_500 })).orders, orders);
+      } finally {
+        await gateway.stop();
+      }
+    });
+
+    it('ends as soon as every order is final, and reads nothing with settle 0', async () => {
+      const gateway = await startFakeGateway({ finalAfterMs: 100 });
+      try {
+        const runner = await load(gateway, 800);
+        const started = performance.now();
+        const summary = await runner.settle({ limitMs: 30_000, intervalMs: 200 });
+        assert.ok(performance.now() - started < 2_000, 'not the whole settle time');
+        assert.equal(summary.orders.settle.state, 'done');
+        assert.equal(summary.orders.notFinal, 0);
+        assert.equal(summary.orders.final, placedIds(gateway).length);
+
+        const skipping = await load(gateway, 500);
+        const before = gateway.seen.length;
+        const skipped = await skipping.settle({ limitMs: 0 });
+        assert.equal(gateway.seen.length, before, 'no request at all');
+        assert.equal(skipped.orders.settle.state, 'skipped');
+        assert.equal(skipped.orders.settle.reads, 0);
+        assert.ok(skipped.orders.placed > 0);
+      } finally {
+        await gateway.stop();
+      }
+    });
+
+    it('stops early when aborted, and counts reads that failed', async () => {
+      let failing = false;
+      const gateway = await startFakeGateway({
+        stuck: () => true,
+        // Every read of the settle phase (after the journeys' own) times out at the gateway.
+        override: (step) =>
+          failing && step === 'order-status'
+            ? { status: 504, body: problem(504, 'UPSTREAM_TIMEOUT') }
+            : undefined,
+      });
+      try {
+        const runner = await load(gateway, 600);
+        failing = true;
+        const abort = new AbortController();
+        setTimeout(() => {
+          abort.abort();
+        }, 700);
+        const started = performance.now();
+        const summary = await runner.settle({
+          limitMs: 60_000,
+          intervalMs: 200,
+          signal: abort.signal,
+        });
+        assert.ok(performance.now() - started < 2_000);
+        assert.equal(summary.orders.settle.state, 'interrupted');
+        const { orders } = summary;
+        assert.ok(orders.placed > 0);
+        assert.equal(orders.final, 0);
+        assert.equal(orders.notFinal, orders.placed);
+        // Last seen by the journey's own read-back, or never seen.
+        const byStatus = Object.entries(orders.notFinalByStatus);
+        assert.ok(byStatus.every(([status]) => ['PENDING', 'PAID', 'UNSEEN'].includes(status)));
+        assert.equal(
+          byStatus.reduce((sum, [, n]) => sum + n, 0),
+          orders.placed,
+        );
+        assert.ok(orders.settle.reads >= orders.placed, 'a first pass at least');
+        assert.equal(orders.settle.failedReads, orders.settle.reads);
+      } finally {
+        await gateway.stop();
+      }
+    });
+  });
+
   it('never sends a signed-in step without a token: a refused token fails the journey', async () => {
     const gateway = await startFakeGateway({ refuseUsers: () => true });
     try {

@@ -50,6 +50,17 @@ const durationVar = () =>
     return z.NEVER;
   });
 
+/** A settle time: a duration, or `0` for no settle phase. */
+const settleVar = () =>
+  z.string().transform((raw, ctx) => {
+    const text = raw.trim();
+    if (/^0+(ms|s|m|h)?$/.test(text)) return 0;
+    const ms = parseDuration(text);
+    if (ms !== undefined && ms <= MAX_TIMER_MS) return ms;
+    ctx.addIssue({ code: 'custom', message: `${DURATION_HINT}, or 0 for none` });
+    return z.NEVER;
+  });
+
 /** Every variable loadgen reads. */
 export const configSchema = baseConfigSchema
   .extend({
@@ -72,6 +83,13 @@ export const configSchema = baseConfigSchema
     LOADGEN_USERS: usersVar().default(usersVar().parse('20')),
     /** The share of journeys that check out, 0–1. */
     LOADGEN_CHECKOUT_RATIO: envVar.number(0, 1).default(0.3),
+    /**
+     * After a finite run (LOADGEN_DURATION), how long after the last checkout loadgen keeps
+     * reading back the orders not yet final; `0` skips that settle phase.
+     */
+    LOADGEN_SETTLE: settleVar().default(60_000),
+    /** Orders read back at once during the settle phase. */
+    LOADGEN_SETTLE_CONCURRENCY: envVar.int(1, 64).default(4),
     /** Deadline of each request to the gateway, body included, in ms. */
     LOADGEN_REQUEST_TIMEOUT_MS: envVar.int(50, 120_000).default(5000),
   })

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, serviceMain } from '@emporium/harness';
 import { SUMMARY_PREFIX, type Summary } from './domain/summary.js';
 import { startFakeGateway, type FakeGateway } from './fixtures/fake-gateway.js';
+
+/** Processes a test started; afterEach kills any a failed assertion left running. */
+const started = new Set<ChildProcess>();
 
 /** loadgen's main.ts as its own process, started the way the local stack starts services. */
 function startLoadgen(env: Record<string, string>) {
@@ -18,6 +21,8 @@ function startLoadgen(env: Record<string, string>) {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -45,6 +50,7 @@ describe('loadgen process', () => {
   });
 
   afterEach(async () => {
+    for (const child of started) child.kill('SIGKILL');
     await gateway.stop();
   });
 
@@ -62,7 +68,9 @@ describe('loadgen process', () => {
     const code = await run.exited;
     assert.equal(code, 0, run.stderr());
     const seconds = (performance.now() - started) / 1000;
-    assert.ok(seconds >= 2 && seconds < 20, `ran ${String(seconds)} s`);
+    // The bound includes starting tsx and the settle phase (a pass, 2 s, a pass), and leaves
+    // room for a busy machine: what it catches is a run that does not end by itself.
+    assert.ok(seconds >= 2 && seconds < 45, `ran ${String(seconds)} s`);
     const summary = summaryOf(run.stdout());
     assert.equal(summary.running, false);
     assert.equal(summary.targetRps, 25);
@@ -70,13 +78,21 @@ describe('loadgen process', () => {
       summary.elapsedSeconds >= 1.9 && summary.elapsedSeconds < 3,
       String(summary.elapsedSeconds),
     );
-    assert.equal(summary.requests, gateway.seen.length);
+    // The gateway also saw the settle phase's reads, which are checks, not load.
+    assert.equal(summary.requests + summary.orders.settle.reads, gateway.seen.length);
     assert.ok(summary.requests >= 30, `${String(summary.requests)} requests`);
     assert.equal(
       summary.ordersPlaced,
       gateway.of('checkout').filter((s) => s.status === 202).length,
     );
     assert.equal(summary.total.errors, 0);
+    // The stand-in ships every order 300 ms after it was placed: the settle phase saw them all
+    // final and ended long before its default 60 s.
+    assert.equal(summary.orders.placed, summary.ordersPlaced);
+    assert.equal(summary.orders.notFinal, 0);
+    assert.equal(summary.orders.shipped, summary.ordersPlaced);
+    assert.equal(summary.orders.settle.state, 'done');
+    assert.equal(summary.orders.settle.limitMs, 60_000);
     // Everything else on stdout is the JSON log, whose last word is the same summary.
     const logs = run
       .stdout()
@@ -96,7 +112,7 @@ describe('loadgen process', () => {
       LOADGEN_USERS: '2',
     });
     // The stand-in refuses no user, so shopper-1 and shopper-2 get tokens too.
-    for (let i = 0; i < 100 && gateway.seen.length < 20; i++) await sleep(100);
+    for (let i = 0; i < 300 && gateway.seen.length < 20; i++) await sleep(100);
     assert.ok(gateway.seen.length >= 20, run.stderr() + run.stdout());
     const stats = (await (await fetch(`http://127.0.0.1:${String(port)}/stats`)).json()) as Summary;
     assert.equal(stats.running, true);
@@ -107,8 +123,48 @@ describe('loadgen process', () => {
     assert.equal(summary.running, false);
     assert.equal(summary.requests, gateway.seen.length);
     assert.ok(summary.requests >= stats.requests);
+    assert.equal(summary.orders.settle.state, 'skipped', 'no settle phase on SIGTERM');
     assert.ok(
       gateway.of('token').every((t) => /^shopper-[12]$/.test((t.body as { user: string }).user)),
     );
+  });
+
+  it('SIGTERM during the settle phase cuts it short and still prints the summary', async () => {
+    // Orders here stay PAID for ever, so only the signal can end the settle phase early.
+    const stuck = await startFakeGateway({ stuck: () => true });
+    try {
+      const port = await freePort();
+      const run = startLoadgen({
+        PORT: String(port),
+        UPSTREAM_GATEWAY_URL: stuck.url,
+        LOADGEN_RPS: '40',
+        // Long enough for a busy machine to place an order; the settle phase holds the rest.
+        LOADGEN_DURATION: '6s',
+        LOADGEN_SETTLE: '5m',
+        LOADGEN_USERS: '8',
+        LOADGEN_CHECKOUT_RATIO: '1',
+      });
+      let settling: Summary | undefined;
+      for (let i = 0; i < 600 && settling === undefined; i++) {
+        await sleep(100);
+        const stats = await fetch(`http://127.0.0.1:${String(port)}/stats`)
+          .then((response) => response.json() as Promise<Summary>)
+          .catch(() => undefined);
+        if (stats?.orders.settle.state === 'running') settling = stats;
+      }
+      assert.ok(settling, `never saw the settle phase: ${run.stdout()}${run.stderr()}`);
+      // The load is over while the settle phase reads orders back.
+      assert.equal(settling.running, false);
+      assert.ok(settling.orders.placed > 0);
+      run.child.kill('SIGTERM');
+      assert.equal(await run.exited, 0, run.stderr());
+      const summary = summaryOf(run.stdout());
+      assert.equal(summary.orders.settle.state, 'interrupted');
+      assert.equal(summary.orders.final, 0);
+      assert.equal(summary.orders.notFinal, summary.orders.placed);
+      assert.ok(summary.orders.settle.reads >= 1);
+    } finally {
+      await stuck.stop();
+    }
   });
 });

@@ -26,10 +26,20 @@ const runner = createRunner({
   logger,
 });
 
-// A worker: after the server drained, stop sending, wait for the answers in flight, then
-// report. The summary line goes to stdout as one line so `npm run load` can parse it.
+// SIGTERM during the settle phase cuts it short: the summary then says how far it got.
+const settleAbort = new AbortController();
+/** The settle phase, once a finite run's load is over; undefined until then. */
+let settling: Promise<unknown> | undefined;
+
+// A worker: after the server drained, stop sending, wait for the answers in flight (and for
+// a settle phase in progress to notice it was cut short), then report. The summary line goes
+// to stdout as one line so `npm run load` can parse it.
 lifecycle.onShutdown('workers', 'loadgen runner', async () => {
-  const summary = await runner.stop();
+  settleAbort.abort();
+  // Stopped before the load was over: no settle phase, and the summary says so.
+  settling ??= runner.settle({ limitMs: 0 });
+  await settling;
+  const summary = runner.summary();
   logger.info({ summary }, 'loadgen finished');
   process.stdout.write(`${SUMMARY_PREFIX}${JSON.stringify(summary)}\n`);
 });
@@ -44,11 +54,26 @@ logger.info(
     concurrency: config.LOADGEN_CONCURRENCY,
     users: config.LOADGEN_USERS.length,
     durationMs: config.LOADGEN_DURATION ?? null,
+    settleMs: config.LOADGEN_DURATION === undefined ? null : config.LOADGEN_SETTLE,
   },
   'loadgen started',
 );
 const duration = config.LOADGEN_DURATION;
 if (duration !== undefined) {
-  // A finite run ends the way SIGTERM would, through the same ordered shutdown.
-  setTimeout(() => void lifecycle.shutdown('duration elapsed'), duration);
+  // A finite run stops the load, reads its orders back until they are final (the server stays
+  // up, so /stats shows the settle phase), then ends the way SIGTERM would, through the same
+  // ordered shutdown.
+  setTimeout(() => {
+    settling = runner
+      .settle({
+        limitMs: config.LOADGEN_SETTLE,
+        concurrency: config.LOADGEN_SETTLE_CONCURRENCY,
+        signal: settleAbort.signal,
+      })
+      // A bug in the settle phase must still end the run with its summary, not hang it.
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'settle phase failed');
+      });
+    void settling.then(() => lifecycle.shutdown('duration elapsed'));
+  }, duration);
 }

@@ -1,5 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@emporium/platform';
 import { startJourney, type Journey } from './domain/journey.js';
+import {
+  acceptedOrderId,
+  createOrderTracker,
+  type PendingOrder,
+  type SettleSummary,
+} from './domain/orders.js';
 import { classify, type Outcome, type Step } from './domain/outcome.js';
 import { createPacer, type Pacer } from './domain/pacer.js';
 import type { Random } from './domain/random.js';
@@ -28,13 +35,31 @@ export interface RunnerOptions {
   random?: Random;
 }
 
+/** Options of {@link Runner.settle}. */
+export interface SettleOptions {
+  /** How long after the last checkout every order may take to become final; 0 skips. */
+  limitMs: number;
+  /** From the start of one pass over the orders not final to the next (default 2000). */
+  intervalMs?: number;
+  /** Orders read back at once (default 4), so checking does not add a load of its own. */
+  concurrency?: number;
+  /** Aborting it (SIGTERM) ends the settle phase after the reads in flight. */
+  signal?: AbortSignal;
+}
+
 /** The synthetic shoppers at work. */
 export interface Runner {
   /** Starts sending; the first request goes at once. */
   start(): void;
-  /** Stops sending, waits for the requests in flight, and resolves with the final summary. */
+  /** Stops sending, waits for the requests in flight, and resolves with the summary. */
   stop(): Promise<Summary>;
-  /** The summary so far (final once stopped). */
+  /**
+   * The settle phase, once, after the load: stops the run if needed, then reads back every order
+   * not yet seen final, pass after pass, until all are final or `limitMs` after the last
+   * checkout has passed.
+   */
+  settle(options: SettleOptions): Promise<Summary>;
+  /** The summary so far (final once stopped and settled). */
   summary(): Summary;
 }
 
@@ -64,6 +89,16 @@ export function createRunner(options: RunnerOptions): Runner {
   }
   const tokens = createTokenBook();
   const recorder = createSummaryRecorder({ random });
+  const tracker = createOrderTracker({ random });
+  let settleState: SettleSummary = {
+    state: 'waiting',
+    limitMs: 0,
+    elapsedSeconds: 0,
+    rounds: 0,
+    reads: 0,
+    failedReads: 0,
+  };
+  let settleStartedMs: number | undefined;
   let catalogTotal: number | undefined;
   const shoppers = createShoppers({
     users: options.users,
@@ -84,6 +119,7 @@ export function createRunner(options: RunnerOptions): Runner {
   let timer: NodeJS.Timeout | undefined;
   let stoppedAtMs: number | undefined;
   let stopping: Promise<Summary> | undefined;
+  let settling: Promise<Summary> | undefined;
 
   /** Logs the first answer of each kind that is not ok; the rest are only counted. */
   const warnOnce = (step: Step, outcome: Outcome, answer: StoreAnswer): void => {
@@ -139,7 +175,11 @@ export function createRunner(options: RunnerOptions): Runner {
     if (request.step === 'checkout' && outcome === 'ok') {
       recorder.orderPlaced();
       metrics.ordersPlaced.inc();
+      const orderId = acceptedOrderId(answer.body);
+      if (orderId !== undefined) tracker.placed(orderId, user, now());
     }
+    // The journey's own read-back may already find the order final: one read fewer later.
+    if (request.step === 'order-status' && outcome === 'ok') tracker.observe(answer.body);
     journey.record({ status: answer.status, outcome, body: answer.body });
     catalogTotal = journey.catalogTotal() ?? catalogTotal;
   };
@@ -191,7 +231,113 @@ export function createRunner(options: RunnerOptions): Runner {
       concurrency,
       dropped: pacer?.stats().dropped ?? 0,
       inProgress: shoppers.open(),
+      orders: tracker.summary(
+        settleState.state === 'running' && settleStartedMs !== undefined
+          ? { ...settleState, elapsedSeconds: Math.round(now() - settleStartedMs) / 1000 }
+          : settleState,
+      ),
     });
+
+  /** Reads one order back with its shopper's token (fetched anew when needed). */
+  const readBack = async (order: PendingOrder): Promise<void> => {
+    settleState.reads++;
+    let token = tokens.get(order.user, now());
+    let answer: StoreAnswer | undefined;
+    if (token === undefined) {
+      answer = await store.token(order.user);
+      const issued = answer.status === 200 ? parseTokenAnswer(answer.body) : undefined;
+      if (issued) {
+        tokens.put(order.user, issued.token, issued.expiresInSeconds, now());
+        token = issued.token;
+      }
+    }
+    if (token !== undefined) {
+      const path = `/api/orders/${encodeURIComponent(order.orderId)}`;
+      answer = await store.send({ step: 'order-status', method: 'GET', path, auth: true }, token);
+      if (answer.status === 401) tokens.forget(order.user);
+      if (answer.status === 200) {
+        tracker.observe(answer.body);
+        return;
+      }
+      if (answer.status === 404) {
+        tracker.missing(order.orderId);
+        return;
+      }
+    }
+    settleState.failedReads++;
+    if (settleState.failedReads === 1 && answer) {
+      logger.warn(
+        { orderId: order.orderId, status: answer.status, failure: answer.failure },
+        `settle: reading an order back failed: ${describe(answer)}; further ones are only counted`,
+      );
+    }
+  };
+
+  /** One pass: reads `orders` back, `width` at a time, until done or aborted. */
+  const pass = async (
+    orders: readonly PendingOrder[],
+    width: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (signal?.aborted !== true && next < orders.length) {
+        const order = orders[next++];
+        if (order) await readBack(order);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(width, orders.length) }, worker));
+  };
+
+  const stop = (): Promise<Summary> => {
+    stopping ??= (async () => {
+      stoppedAtMs ??= now();
+      clearTimeout(timer);
+      await Promise.allSettled([...inFlight]);
+      return summary();
+    })();
+    return stopping;
+  };
+
+  /** The settle phase itself, run once; see {@link Runner.settle}. */
+  const settleOnce = async ({
+    limitMs,
+    intervalMs = 2000,
+    concurrency: width = 4,
+    signal,
+  }: SettleOptions): Promise<Summary> => {
+    // A function, not a value: the signal may fire during any await below.
+    const aborted = (): boolean => signal?.aborted === true;
+    // Orders whose checkout is still in flight must be known before the first pass.
+    await stop();
+    if (limitMs <= 0 || aborted()) {
+      settleState = { ...settleState, state: 'skipped', limitMs: Math.max(0, limitMs) };
+      return summary();
+    }
+    const began = now();
+    settleStartedMs = began;
+    settleState = { ...settleState, state: 'running', limitMs };
+    // The goal is about each order's own age, so the limit runs from the last checkout, not
+    // from the end of the load (which may have come long after it).
+    const deadline = (tracker.lastPlacedAtMs() ?? began) + limitMs;
+    for (;;) {
+      const due = tracker.pending();
+      if (due.length === 0 || aborted()) break;
+      const roundStarted = now();
+      settleState.rounds++;
+      await pass(due, Math.max(1, width), signal);
+      if (tracker.pending().length === 0 || now() >= deadline) break;
+      // The last pass falls at the deadline itself, so an order final just in time counts.
+      const wait = Math.min(deadline, roundStarted + intervalMs) - now();
+      if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
+    }
+    settleState = {
+      ...settleState,
+      state: aborted() ? 'interrupted' : 'done',
+      elapsedSeconds: Math.round(now() - began) / 1000,
+    };
+    return summary();
+  };
 
   return {
     start() {
@@ -202,14 +348,11 @@ export function createRunner(options: RunnerOptions): Runner {
       metrics.inFlight.set(0);
       pump();
     },
-    stop() {
-      stopping ??= (async () => {
-        stoppedAtMs ??= now();
-        clearTimeout(timer);
-        await Promise.allSettled([...inFlight]);
-        return summary();
-      })();
-      return stopping;
+    stop,
+    settle(settleOptions) {
+      // Once per run: a second call (SIGTERM during a finite run's settle) waits for the first.
+      settling ??= settleOnce(settleOptions);
+      return settling;
     },
     summary,
   };

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { assertValidOpenApi, runNodeScript, startMongo, type MongoServer } from '@emporium/harness';
 import { createMetrics, type HttpApp } from '@emporium/platform';
-import { MongoClient } from 'mongodb';
+import { MongoClient, ObjectId } from 'mongodb';
 import { pino } from 'pino';
 import request from 'supertest';
 import { buildApp } from './app.js';
 import { configSchema } from './config.js';
 import type { Notification } from './domain/notification.js';
 import {
+  notificationKey,
   notificationsRepository,
   type NotificationsRepository,
 } from './repositories/notifications.repository.js';
@@ -71,13 +72,38 @@ describe('notifications HTTP API', () => {
     assert.deepEqual(response.body, { items: [] });
   });
 
-  it('one notification per event and user: a duplicate is refused by the unique index', async () => {
+  it('one notification per event and user: a duplicate is refused by its `_id`', async () => {
     const again = {
       ...notification('e-1', 'u-1', '2026-11-27T10:00:09.000Z'),
       notificationId: 'x',
     };
     assert.equal(await notifications.add(again), false);
     assert.equal(await notifications.collection.countDocuments({ eventId: 'e-1' }), 2);
+  });
+
+  it('stores each notification under `_id` = user and event, which alone refuses a duplicate', async () => {
+    const stored = await notifications.collection.findOne({ _id: notificationKey('u-1', 'e-2') });
+    assert.equal(stored?._id, 'u-1:e-2');
+    assert.equal(stored.eventId, 'e-2');
+    assert.equal(stored.userId, 'u-1');
+    // A database without any secondary index: only `_id` can refuse the duplicate.
+    const bare = notificationsRepository(client.db('notifications_id_only_test'));
+    const first = notification('e-9', 'u-9', '2026-11-27T10:00:01.000Z');
+    assert.equal(await bare.add(first), true);
+    assert.equal(await bare.add({ ...first, notificationId: 'again' }), false);
+    assert.deepEqual(await bare.listByUser('u-9'), [first]);
+  });
+
+  it('lists notifications stored before `_id` was the key beside newer ones', async () => {
+    // As an earlier version left them: ObjectId `_id`s.
+    const db = client.db('notifications_legacy_test');
+    const old = notification('e-old', 'u-7', '2026-11-27T10:00:01.000Z');
+    await db.collection('notifications').insertOne({ _id: new ObjectId(), ...old });
+    const legacy = notificationsRepository(db);
+    await legacy.ensureIndexes();
+    const newer = notification('e-new', 'u-7', '2026-11-27T10:00:02.000Z');
+    assert.equal(await legacy.add(newer), true);
+    assert.deepEqual(await legacy.listByUser('u-7'), [old, newer]);
   });
 
   it('lets a customer read their own list and an admin anyone’s', async () => {

@@ -11,6 +11,7 @@ import {
   startMongo,
   type HttpStub,
   type MongoServer,
+  type StubCall,
 } from '@emporium/harness';
 import {
   createMetrics,
@@ -135,6 +136,11 @@ class FakeUpstreams {
   /** Where `upstream` listens, once started. */
   url(upstream: Upstream): string {
     return this.stubs[upstream]?.url ?? '';
+  }
+
+  /** The calls `upstream` received, with their headers. */
+  rawCalls(upstream: Upstream): readonly StubCall[] {
+    return this.stubs[upstream]?.calls ?? [];
   }
 
   /** The calls `upstream` received, as `POST /reservations` (with any query). */
@@ -270,7 +276,7 @@ describe('orders HTTP API', () => {
       { sku: 'TEE-BLK-M', quantity: 1 },
     ]);
     assert.equal(upstreams.carts.has('u-happy'), false);
-    const stored = await orders.collection.findOne({ orderId });
+    const stored = await orders.collection.findOne({ _id: orderId });
     assert.equal(stored?.outboxPending, 1);
     const [placed] = stored.outbox ?? [];
     assert.equal(placed?.type, 'com.emporium.orders.OrderPlaced');
@@ -474,6 +480,15 @@ describe('orders HTTP API', () => {
       true,
     );
     assert.deepEqual(upstreams.reservations.get(orderId), [{ sku: 'MUG-CER-350', quantity: 1 }]);
+    // The key that lets a sidecar retry the POST too: the order id, on every attempt.
+    const attempts = upstreams
+      .rawCalls('inventory')
+      .filter((call) => (call.body as { orderId?: string } | undefined)?.orderId === orderId);
+    assert.ok(attempts.length >= 2);
+    assert.deepEqual(
+      attempts.map((call) => call.headers['idempotency-key']),
+      attempts.map(() => orderId),
+    );
 
     upstreams.carts.set('u-retry-down', [{ sku: 'MUG-CER-350', quantity: 1 }]);
     upstreams.inventoryFailures = 10;

@@ -4,6 +4,7 @@ import {
   kafkaConfigShape,
   loadConfigOrExit,
   mongoConfigShape,
+  outboxConfigShape,
   upstreamConfigShape,
   type Environment,
 } from '@emporium/platform';
@@ -14,6 +15,7 @@ export const configSchema = baseConfigSchema.extend({
   ...kafkaConfigShape,
   ...mongoConfigShape,
   ...upstreamConfigShape,
+  ...outboxConfigShape,
   MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('orders'),
   /** Where the cart service is reached (its Envoy egress listener, or the service itself). */
   UPSTREAM_CART_URL: envVar.url(),
@@ -21,8 +23,6 @@ export const configSchema = baseConfigSchema.extend({
   UPSTREAM_CATALOG_URL: envVar.url(),
   /** Where the inventory service is reached. */
   UPSTREAM_INVENTORY_URL: envVar.url(),
-  /** How often the outbox relay looks for unsent events, in ms. */
-  OUTBOX_INTERVAL_MS: envVar.int(50, 60_000).default(500),
 });
 
 /** Orders' parsed, frozen configuration. */

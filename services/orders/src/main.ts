@@ -34,6 +34,7 @@ runtime.relay({
   producer: await runtime.producer(kafka),
   topics: [ordersTopic],
   intervalMs: config.OUTBOX_INTERVAL_MS,
+  mutex: orders.mutex,
   isLeader,
 });
 const saga = { orders, metrics: orderMetrics(metrics) };

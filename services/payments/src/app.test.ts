@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { assertValidOpenApi, runNodeScript, startMongo, type MongoServer } from '@emporium/harness';
 import { createMetrics, type HttpApp } from '@emporium/platform';
-import { MongoClient } from 'mongodb';
+import { MongoClient, ObjectId } from 'mongodb';
 import { pino } from 'pino';
 import request from 'supertest';
 import { buildApp } from './app.js';
@@ -53,11 +53,42 @@ describe('payments HTTP API', () => {
     assert.equal((response.body as { reason: string }).reason, 'card expired');
   });
 
-  it('a second payment of the same order is refused by the unique index', async () => {
+  it('a second payment of the same order is refused by its `_id`', async () => {
     const again = settle(startPayment(order, new Date()), { approved: false, reason: 'x' });
     assert.equal(await payments.create(again), false);
     assert.equal(await payments.collection.countDocuments({ orderId: 'o-api-1' }), 1);
     assert.equal((await payments.findByOrderId('o-api-1'))?.status, 'AUTHORIZED');
+  });
+
+  it('stores the payment under `_id` = order id, which alone refuses a second one', async () => {
+    const stored = await payments.collection.findOne({ _id: 'o-api-1' });
+    assert.equal(stored?.orderId, 'o-api-1');
+    assert.equal(stored.paymentId, payment.paymentId);
+    // A database without any secondary index: only `_id` can refuse the duplicate.
+    const bare = paymentsRepository(client.db('payments_id_only_test'));
+    const first = settle(startPayment({ ...order, orderId: 'o-id-1' }, new Date()), {
+      approved: true,
+    });
+    const again = settle(startPayment({ ...order, orderId: 'o-id-1' }, new Date()), {
+      approved: true,
+    });
+    assert.equal(await bare.create(first), true);
+    assert.equal(await bare.create(again), false);
+    assert.equal(await bare.collection.countDocuments({ orderId: 'o-id-1' }), 1);
+    assert.equal((await bare.findByOrderId('o-id-1'))?.paymentId, first.paymentId);
+  });
+
+  it('a payment stored before `_id` was the order id is not found, and nothing fails', async () => {
+    // As an earlier version left it: an ObjectId `_id` and the unique order index.
+    const db = client.db('payments_legacy_test');
+    await db.collection('payments').createIndex({ orderId: 1 }, { unique: true });
+    await db.collection('payments').insertOne({ _id: new ObjectId(), ...payment });
+    const legacy = paymentsRepository(db);
+    await legacy.ensureIndexes();
+    assert.equal(await legacy.findByOrderId(payment.orderId), null);
+    // The old index still refuses a second payment of that order.
+    const again = settle(startPayment(order, new Date()), { approved: true });
+    assert.equal(await legacy.create(again), false);
   });
 
   it('shows a customer their own payment and an admin anyone’s', async () => {

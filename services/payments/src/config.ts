@@ -4,6 +4,7 @@ import {
   kafkaConfigShape,
   loadConfigOrExit,
   mongoConfigShape,
+  outboxConfigShape,
   type Environment,
 } from '@emporium/platform';
 import type { z } from 'zod';
@@ -12,13 +13,12 @@ import type { z } from 'zod';
 export const configSchema = baseConfigSchema.extend({
   ...kafkaConfigShape,
   ...mongoConfigShape,
+  ...outboxConfigShape,
   MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('payments'),
   /** How long the simulated payment provider takes to answer, in ms. */
   PSP_LATENCY_MS: envVar.int(0, 60_000).default(50),
   /** Share of orders the simulated provider declines, 0–1 (decided per order id). */
   PSP_DECLINE_RATE: envVar.number(0, 1).default(0.1),
-  /** How often the outbox relay looks for unsent events, in ms. */
-  OUTBOX_INTERVAL_MS: envVar.int(50, 60_000).default(500),
 });
 
 /** Payments' parsed, frozen configuration. */

@@ -72,8 +72,12 @@ export {
   insertWithOutbox,
   OUTBOX_INDEX_NAME,
   outboxFields,
+  outboxNamespace,
+  onOutboxCommit,
   updateWithOutbox,
   type NewOutboxEvent,
+  type OutboxCommit,
+  type OutboxCommitListener,
   type OutboxDocument,
   type OutboxEvent,
   type OutboxUpdateOptions,
@@ -82,6 +86,7 @@ export {
 } from './mongo/outbox.js';
 export {
   createOutboxRelay,
+  type DeadOutboxEvent,
   type OutboxRelay,
   type OutboxRelayOptions,
   type OutboxRoundResult,
@@ -205,10 +210,15 @@ export {
   kafkaConfigShape,
   kafkaSasl,
   mongoConfigShape,
+  outboxConfigShape,
   redisConfigShape,
   upstreamConfigShape,
 } from './service/service-config.js';
-export { outboxPublisher } from './service/outbox-publisher.js';
+export {
+  isPoisonPublishError,
+  outboxPublisher,
+  UnknownOutboxTopicError,
+} from './service/outbox-publisher.js';
 export { listen } from './service/listen.js';
 export { createKeyedMutex, type KeyedMutex } from './mongo/keyed-mutex.js';
 export {

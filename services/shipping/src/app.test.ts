@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { assertValidOpenApi, runNodeScript, startMongo, type MongoServer } from '@emporium/harness';
 import { createMetrics, type HttpApp } from '@emporium/platform';
-import { MongoClient } from 'mongodb';
+import { MongoClient, ObjectId } from 'mongodb';
 import { pino } from 'pino';
 import request from 'supertest';
 import { buildApp } from './app.js';
@@ -43,10 +43,46 @@ describe('shipping HTTP API', () => {
     assert.deepEqual(response.body, shipment);
   });
 
-  it('a second shipment of the same order is refused by the unique index', async () => {
+  it('a second shipment of the same order is refused by its `_id`', async () => {
     const again = dispatch({ orderId: 'o-api-1', userId: 'u-1' }, 'EMPORIUM-POST', new Date());
     assert.equal(await shipments.createDispatched(again), false);
     assert.equal(await shipments.collection.countDocuments({ orderId: 'o-api-1' }), 1);
+  });
+
+  it('stores the shipment under `_id` = order id, which alone refuses a second one', async () => {
+    const stored = await shipments.collection.findOne({ _id: 'o-api-1' });
+    assert.equal(stored?.orderId, 'o-api-1');
+    // A database without any secondary index: only `_id` can refuse the duplicate.
+    const bare = shipmentsRepository(client.db('shipping_id_only_test'));
+    const first = dispatch({ orderId: 'o-id-1', userId: 'u-1' }, 'EMPORIUM-POST', new Date());
+    const again = dispatch({ orderId: 'o-id-1', userId: 'u-1' }, 'EMPORIUM-POST', new Date());
+    assert.equal(await bare.createDispatched(first), true);
+    assert.equal(await bare.createDispatched(again), false);
+    assert.equal(await bare.collection.countDocuments({ orderId: 'o-id-1' }), 1);
+    assert.equal((await bare.findByOrderId('o-id-1'))?.trackingId, first.trackingId);
+  });
+
+  it('a shipment stored before `_id` was the order id is a 404, and nothing fails', async () => {
+    // As an earlier version left it: an ObjectId `_id` and the unique order index.
+    const db = client.db('shipping_legacy_test');
+    const old = dispatch({ orderId: 'o-old-1', userId: 'u-1' }, 'EMPORIUM-POST', new Date());
+    await db.collection('shipments').createIndex({ orderId: 1 }, { unique: true });
+    await db.collection('shipments').insertOne({ _id: new ObjectId(), ...old });
+    const legacy = shipmentsRepository(db);
+    await legacy.ensureIndexes();
+    assert.equal(await legacy.findByOrderId('o-old-1'), null);
+    const app = buildApp(
+      configSchema.parse({ KAFKA_BROKERS: '127.0.0.1:1', MONGO_URL: mongo.url }),
+      {
+        shipments: legacy,
+        metrics: createMetrics({ service: 'shipping', runtimeMetrics: false }),
+        logger: pino({ level: 'silent' }),
+      },
+    ).app;
+    assert.equal((await request(app).get('/shipments/o-old-1')).status, 404);
+    // The old index still refuses a second shipment of that order.
+    const again = dispatch({ orderId: 'o-old-1', userId: 'u-1' }, 'EMPORIUM-POST', new Date());
+    assert.equal(await legacy.createDispatched(again), false);
   });
 
   it('404 problem for an order without a shipment', async () => {

@@ -1,9 +1,9 @@
 import {
   baseConfigSchema,
-  envVar,
   kafkaConfigShape,
   loadConfigOrExit,
   mongoConfigShape,
+  outboxConfigShape,
   type Environment,
 } from '@emporium/platform';
 import { z } from 'zod';
@@ -12,11 +12,10 @@ import { z } from 'zod';
 export const configSchema = baseConfigSchema.extend({
   ...kafkaConfigShape,
   ...mongoConfigShape,
+  ...outboxConfigShape,
   MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('shipping'),
   /** The carrier every shipment is handed to (a simulated one). */
   SHIPPING_CARRIER: z.string().min(1).max(50).default('EMPORIUM-POST'),
-  /** How often the outbox relay looks for unsent events, in ms. */
-  OUTBOX_INTERVAL_MS: envVar.int(50, 60_000).default(500),
 });
 
 /** Shipping's parsed, frozen configuration. */

@@ -111,8 +111,6 @@ describe('e2e: the whole stack, as a client sees it', function () {
           RATE_LIMIT_USER_CAPACITY: String(USER_CAPACITY),
           RATE_LIMIT_USER_REFILL_PER_SECOND: '1',
         },
-        orders: { OUTBOX_INTERVAL_MS: '100' },
-        shipping: { OUTBOX_INTERVAL_MS: '100' },
       },
     });
     assert.ok(stack.gatewayUrl);

@@ -58,9 +58,6 @@ describe('the order saga across the real services (saga)', function () {
       env: {
         payments: { PSP_DECLINE_RATE: DECLINE_RATE, PSP_LATENCY_MS: '20' },
         inventory: { INVENTORY_INITIAL_STOCK: '1000' },
-        catalog: { OUTBOX_INTERVAL_MS: '100' },
-        orders: { OUTBOX_INTERVAL_MS: '100' },
-        shipping: { OUTBOX_INTERVAL_MS: '100' },
       },
     });
   });
@@ -188,9 +185,9 @@ describe('the order saga across the real services (saga)', function () {
     try {
       const payments = client
         .db('payments')
-        .collection<{ orderId: string; status: string }>('payments');
+        .collection<{ _id: string; orderId: string; status: string }>('payments');
       for (const order of orders) {
-        const records = await payments.find({ orderId: order.orderId }).toArray();
+        const records = await payments.find({ _id: order.orderId }).toArray();
         assert.equal(records.length, 1, `one payment for ${order.orderId}`);
         assert.equal(records[0]?.status, order.status === 'SHIPPED' ? 'AUTHORIZED' : 'DECLINED');
       }

@@ -14,7 +14,6 @@ import {
   type Collection,
   type Db,
   type Filter,
-  type OptionalUnlessRequiredId,
 } from 'mongodb';
 import type { Product, Revision } from '../domain/product.js';
 import { escapeRegExp, type ProductQuery } from '../domain/product-query.js';
@@ -26,8 +25,13 @@ const DUPLICATE_KEY = 11000;
 /** How often an update re-reads and retries after another write changed the product first. */
 const MAX_UPDATE_ATTEMPTS = 3;
 
-/** A product as stored: a version for optimistic concurrency, and the embedded outbox. */
-export type ProductDocument = Product & { version: number } & Partial<OutboxDocument>;
+/**
+ * A product as stored: `_id` is the product id, so reads and writes of one product go through
+ * the `_id` index (FerretDB 1.24 on SQLite pushes nothing else down and would decode the whole
+ * collection); `id` stays in the document because the API, the cache and the events carry it.
+ * Also a version for optimistic concurrency, and the embedded outbox.
+ */
+export type ProductDocument = Product & { _id: string; version: number } & Partial<OutboxDocument>;
 
 /** Everything but the product's own fields stays inside the database. */
 const PRODUCT_PROJECTION = {
@@ -47,7 +51,7 @@ export interface ProductPage {
 /** The outcome of {@link ProductsRepository.update}. */
 export type UpdateOutcome = Revision | { kind: 'not-found' } | { kind: 'conflict' };
 
-/** Products in MongoDB, unique by id and by SKU; every write carries its ProductUpdated event. */
+/** Products in MongoDB, unique by id (the `_id`) and by SKU; each write carries its event. */
 export interface ProductsRepository {
   readonly collection: Collection<ProductDocument>;
   ensureIndexes(): Promise<void>;
@@ -60,8 +64,8 @@ export interface ProductsRepository {
   update(id: string, revise: (current: Product) => Revision): Promise<UpdateOutcome>;
   /**
    * Serialises writes to one product (keyed by product id) within this process; the outbox
-   * relay takes it too (`mutexKeyField: 'id'`), because FerretDB 1.24 loses one of two
-   * concurrent updates to a document.
+   * relay takes it too (keyed by `_id` or by `mutexKeyField: 'id'`, the same string), because
+   * FerretDB 1.24 loses one of two concurrent updates to a document.
    */
   readonly mutex: KeyedMutex;
   findById(id: string): Promise<Product | null>;
@@ -93,7 +97,7 @@ function searchFilter(query: ProductQuery): Filter<ProductDocument> {
 
 /** The stored form of a new product. */
 function newDocument(product: Product): ProductDocument {
-  return { ...product, version: 0 };
+  return { _id: product.id, ...product, version: 0 };
 }
 
 /** Creates the repository over `<db>.products`. */
@@ -103,14 +107,17 @@ export function productsRepository(
 ): ProductsRepository {
   const collection = db.collection<ProductDocument>('products');
 
+  // Documents written before `_id` was the product id (ObjectId `_id`) are not found by id;
+  // search still lists them, and an update of one answers not-found.
   const findById = (id: string): Promise<ProductDocument | null> =>
-    collection.findOne({ id }, { projection: { _id: 0, outbox: 0 } });
+    collection.findOne({ _id: id }, { projection: { _id: 0, outbox: 0 } });
 
   return {
     collection,
     mutex,
     ensureIndexes: async () => {
-      await collection.createIndex({ id: 1 }, { unique: true, name: 'id_unique' });
+      // No index on id: `_id` is the product id (databases created before keep a harmless
+      // stale `id_unique`). The SKU index stays: SKUs must be unique and search sorts by them.
       await collection.createIndex({ sku: 1 }, { unique: true, name: 'sku_unique' });
       await collection.createIndex({ categories: 1 }, { name: 'categories' });
       await ensureOutboxIndexes(collection);
@@ -118,11 +125,10 @@ export function productsRepository(
     create: (product) =>
       withMongoUnavailable(async () => {
         try {
-          const doc = newDocument(product) as OptionalUnlessRequiredId<ProductDocument>;
-          await insertWithOutbox(collection, doc, [productUpdatedEvent(product)]);
+          await insertWithOutbox(collection, newDocument(product), [productUpdatedEvent(product)]);
           return true;
         } catch (err) {
-          // The id is a fresh UUID, so a duplicate key can only be the SKU.
+          // The id (`_id`) is a fresh UUID, so a duplicate key can only be the SKU.
           if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;
           throw err;
         }
@@ -133,7 +139,14 @@ export function productsRepository(
           for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt += 1) {
             const stored = await findById(id);
             if (!stored) return { kind: 'not-found' };
-            const { version, outboxPending: _p, outboxPendingSince: _s, ...current } = stored;
+            // `_id` is projected out; it is named only so that `current` is a plain Product.
+            const {
+              _id: _key,
+              version,
+              outboxPending: _p,
+              outboxPendingSince: _s,
+              ...current
+            } = stored;
             const revision = revise(current);
             if (revision.kind !== 'revised') return revision;
             const { id: _id, sku: _sku, ...fields } = revision.product;
@@ -141,7 +154,7 @@ export function productsRepository(
             // state another request already replaced is re-done, not applied over it.
             const result = await updateWithOutbox(
               collection,
-              { id },
+              { _id: id },
               { $set: fields },
               [productUpdatedEvent(revision.product)],
               { expectedVersion: version },
@@ -152,7 +165,9 @@ export function productsRepository(
         }),
       ),
     findById: (id) =>
-      withMongoUnavailable(() => collection.findOne({ id }, { projection: PRODUCT_PROJECTION })),
+      withMongoUnavailable(() =>
+        collection.findOne({ _id: id }, { projection: PRODUCT_PROJECTION }),
+      ),
     search: (query) =>
       withMongoUnavailable(async () => {
         const filter = searchFilter(query);

@@ -9,6 +9,7 @@ import {
   isExpired,
   isExpiryUnfinished,
   isVisible,
+  nextExpiryCheck,
   normalizeLines,
   startReservation,
   transition,
@@ -125,6 +126,25 @@ describe('reservation expiry', () => {
     assert.equal(isExpired(attempt, at(LEASE), LEASE), true);
     const young = startReservation('o-1', [], now, 60_000);
     assert.equal(isExpired(young, at(LEASE), LEASE), false);
+  });
+
+  it('tells the sweeper when to look next, and when never again', () => {
+    const held = reserved(1);
+    assert.equal(nextExpiryCheck(held, LEASE), held.expiresAt);
+    const expired = transition(held, 'EXPIRED', at(1));
+    assert.equal(nextExpiryCheck(expired, LEASE), expired.expiresAt); // units still to give back
+    const { expiresAt: _done, ...finished } = expired;
+    assert.equal(nextExpiryCheck(finished, LEASE), undefined);
+    for (const status of ['CONFIRMED', 'RELEASED', 'COMMITTED'] as const) {
+      assert.equal(nextExpiryCheck(transition(held, status, now), LEASE), undefined, status);
+      // Even one that kept the field (written directly) is never due.
+      assert.equal(nextExpiryCheck({ ...held, status }, LEASE), undefined, status);
+    }
+    // An attempt: past its expiry it still waits out its lease (it may be alive).
+    const attempt = startReservation('o-1', [], now, 1_000);
+    assert.equal(nextExpiryCheck(attempt, LEASE), at(LEASE).toISOString());
+    const slow = startReservation('o-1', [], now, LEASE * 2);
+    assert.equal(nextExpiryCheck(slow, LEASE), slow.expiresAt);
   });
 
   it('an EXPIRED reservation is unfinished until its expiresAt is removed (units back)', () => {

@@ -159,6 +159,30 @@ export function isExpiryUnfinished(reservation: Reservation): boolean {
   return reservation.status === 'EXPIRED' && reservation.expiresAt !== undefined;
 }
 
+/**
+ * When the expiry sweeper should next look at the reservation, as an ISO time, or undefined once
+ * it can no longer expire (confirmed, settled, or expired with its units back). RESERVED (and an
+ * EXPIRED one with units still to give back) is due at `expiresAt`; a RESERVING attempt only
+ * expires once it is also abandoned, so not before its lease runs out.
+ */
+export function nextExpiryCheck(reservation: Reservation, leaseMs: number): string | undefined {
+  const { expiresAt, status } = reservation;
+  if (expiresAt === undefined) return undefined;
+  switch (status) {
+    case 'RESERVED':
+    case 'EXPIRED':
+      return expiresAt;
+    case 'RESERVING': {
+      const leaseEnds = new Date(Date.parse(reservation.updatedAt) + leaseMs).toISOString();
+      return leaseEnds > expiresAt ? leaseEnds : expiresAt;
+    }
+    case 'CONFIRMED':
+    case 'RELEASED':
+    case 'COMMITTED':
+      return undefined;
+  }
+}
+
 /** What an OrderPlaced does to the order's reservation, by its current status. */
 export type ConfirmAction =
   /** RESERVED: confirm it (conditionally: an expiry may win the race). */

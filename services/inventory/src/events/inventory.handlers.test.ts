@@ -78,6 +78,9 @@ describe('inventory events', () => {
     );
   };
   const statusOf = async (orderId: string) => (await reservations.find(orderId))?.status;
+  /** True while the order is on the expiry sweeper's work list. */
+  const scheduled = async (orderId: string) =>
+    (await reservations.expiries.findOne({ _id: orderId })) !== null;
   const confirmations = async () => {
     const text = await fx.metrics.text('inventory_reservations_confirmed_total');
     return Number(/\{outcome="confirmed"[^}]*\} (\d+)/.exec(text)?.[1] ?? '0');
@@ -143,11 +146,14 @@ describe('inventory events', () => {
       key: orderId,
       data: cancelled(other, sku),
     });
+    // The status moves before the units, and the work-list entry goes after them: once it is
+    // gone, the release is complete (waiting on the status alone raced the units).
     await eventually('the second release', async () =>
-      (await statusOf(other)) === 'RELEASED' ? true : undefined,
+      (await statusOf(other)) === 'RELEASED' && !(await scheduled(other)) ? true : undefined,
     );
     assert.equal(await statusOf(orderId), 'RELEASED');
     assert.deepEqual(await levelOf(sku), { available: 10, reserved: 0, committed: 0 });
+    assert.equal(await scheduled(orderId), false); // released for good: not for the sweeper
     // A released order's id stays taken: reserving it again returns the released reservation.
     const again = await reservations.reserve(orderId, [{ sku, quantity: 2 }]);
     assert.equal(again.kind, 'existing');
@@ -160,6 +166,7 @@ describe('inventory events', () => {
     const orderId = `o-${randomUUID()}`;
     assert.equal((await reservations.reserve(orderId, [{ sku, quantity: 2 }])).kind, 'created');
     assert.ok((await reservations.find(orderId))?.expiresAt);
+    assert.equal(await scheduled(orderId), true);
     const event = {
       id: randomUUID(),
       type: OrderPlaced.type,
@@ -180,6 +187,7 @@ describe('inventory events', () => {
       (await statusOf(orderId)) === 'CONFIRMED' ? true : undefined,
     );
     assert.equal((await reservations.find(orderId))?.expiresAt, undefined);
+    assert.equal(await scheduled(orderId), false);
     const due = await reservations.findExpired(100);
     assert.equal(
       due.some((reservation) => reservation.orderId === orderId),
@@ -229,13 +237,18 @@ describe('inventory events', () => {
       key: orderId,
       data: cancelled(dropped, sku),
     });
+    // Off the work list too: that comes after their units moved.
     await eventually('the markers', async () =>
-      (await statusOf(shipped)) === 'COMMITTED' && (await statusOf(dropped)) === 'RELEASED'
+      (await statusOf(shipped)) === 'COMMITTED' &&
+      (await statusOf(dropped)) === 'RELEASED' &&
+      !(await scheduled(shipped)) &&
+      !(await scheduled(dropped))
         ? true
         : undefined,
     );
     assert.equal(await statusOf(orderId), 'COMMITTED');
     assert.deepEqual(await levelOf(sku), { available: 2, reserved: 0, committed: 3 });
+    assert.equal(await scheduled(orderId), false); // committed for good: off the work list
   });
 
   it('a redelivered cancel finishes a release that stopped between status and units', async () => {
@@ -244,7 +257,8 @@ describe('inventory events', () => {
     const orderId = `o-${randomUUID()}`;
     assert.equal((await reservations.reserve(orderId, [{ sku, quantity: 3 }])).kind, 'created');
     // As if the process died right after the status write of an earlier delivery.
-    await reservations.collection.updateOne({ orderId }, { $set: { status: 'RELEASED' } });
+    await reservations.collection.updateOne({ _id: orderId }, { $set: { status: 'RELEASED' } });
+    assert.equal(await scheduled(orderId), true); // that delivery never got to the work list
     await fx.producer.publish(ordersTopic, {
       type: OrderCancelled.type,
       key: orderId,
@@ -254,5 +268,9 @@ describe('inventory events', () => {
       (await levelOf(sku))?.available === 4 ? true : undefined,
     );
     assert.deepEqual(await levelOf(sku), { available: 4, reserved: 0, committed: 0 });
+    // The entry goes after the units, so it may still be there a moment longer.
+    await eventually('off the work list', async () =>
+      (await scheduled(orderId)) ? undefined : true,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createKeyedMutex, withMongoUnavailable, type KeyedMutex } from '@emporium/platform';
-import { MongoServerError, type Collection, type Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import {
   canTransition,
   confirmAction,
@@ -10,6 +10,7 @@ import {
   isExpired,
   isExpiryUnfinished,
   isVisible,
+  nextExpiryCheck,
   startReservation,
   type Reservation,
   type ReservationLine,
@@ -17,10 +18,32 @@ import {
   type VisibleReservation,
 } from '../domain/reservation.js';
 import { shortSkus, type TakeResult } from '../domain/stock.js';
+import { dropIndexIfPresent, isDuplicateKey } from './mongo-codes.js';
 import type { StockRepository } from './stock.repository.js';
 
-/** MongoDB's duplicate key error. */
-const DUPLICATE_KEY = 11000;
+/**
+ * A reservation as stored. `_id` is the order id (the `orderId` field stays for the API and the
+ * domain): FerretDB 1.24 on SQLite answers only `_id` lookups from an index and decodes the whole
+ * collection for any other filter, so every read and write of an order filters on `_id` (plus
+ * the condition it needs). MongoDB and DocumentDB use the `_id` index the same way.
+ */
+export type ReservationDocument = Reservation & { _id: string };
+
+/**
+ * An entry of the sweeper's work list, `reservation_expiries`: `_id` is the order id, and
+ * `expiresAt` is never later than the moment its reservation can next expire.
+ */
+export interface ExpiryEntry {
+  _id: string;
+  expiresAt: string;
+}
+
+/** A reservation the sweeper has to look at, as its work list names it. */
+export interface DueExpiry {
+  orderId: string;
+  /** The work-list entry's time, passed back to {@link ReservationsRepository.expire}. */
+  expiresAt: string;
+}
 
 /** What a reservation request came to. */
 export type ReserveOutcome =
@@ -78,12 +101,16 @@ export interface ReservationTimings {
 
 const DEFAULT_TIMINGS: ReservationTimings = { waitMs: 3_000, pollMs: 25, leaseMs: 30_000 };
 
-/** The index the sweeper's query is answered from (only unconfirmed reservations have the field). */
+/** The index of `reservation_expiries` the sweeper's range query is answered from (MongoDB). */
 export const EXPIRY_INDEX_NAME = 'expires_at';
 
 /** Reservations in MongoDB, one per order, and the all-or-none reserve over the stock. */
 export interface ReservationsRepository {
-  readonly collection: Collection<Reservation>;
+  /** `reservations`: one document per order, `_id` = order id. */
+  readonly collection: Collection<ReservationDocument>;
+  /** `reservation_expiries`: the sweeper's work list, one entry per reservation that may expire. */
+  readonly expiries: Collection<ExpiryEntry>;
+  /** Creates the work list's index and drops the indexes `_id` made redundant. */
   ensureIndexes(): Promise<void>;
   /** The order's reservation in any status, RESERVING included. */
   find(orderId: string): Promise<Reservation | null>;
@@ -95,20 +122,42 @@ export interface ReservationsRepository {
   commit(orderId: string): Promise<SettleOutcome>;
   /** RESERVED → CONFIRMED (the order exists); an expired one is held again if it can be. */
   confirm(orderId: string): Promise<ConfirmOutcome>;
-  /** Up to `limit` reservations with `expiresAt` ≤ now, oldest first: the sweeper's work list. */
-  findExpired(limit: number): Promise<Reservation[]>;
-  /** RESERVED (or abandoned RESERVING) past its expiry → EXPIRED, its units back, once. */
-  expire(orderId: string): Promise<ExpireOutcome>;
+  /** Up to `limit` work-list entries due by now, oldest first: the sweeper's candidates. */
+  findExpired(limit: number): Promise<DueExpiry[]>;
+  /**
+   * RESERVED (or abandoned RESERVING) past its expiry → EXPIRED, its units back, once. Given the
+   * work-list entry's `dueAt` (the sweeper does), the entry is then removed, or moved to when the
+   * reservation can next expire.
+   */
+  expire(orderId: string, dueAt?: string): Promise<ExpireOutcome>;
 }
 
 /**
- * Creates the repository over `<db>.reservations`.
+ * Creates the repository over `<db>.reservations` and its sweeper work list
+ * `<db>.reservation_expiries`.
  *
  * FerretDB 1.24 has no multi-document transactions, so a reservation is a small saga: the
- * RESERVING document is inserted first (its unique order id makes every retry find it), then
+ * RESERVING document is inserted first (its `_id`, the order id, makes every retry find it), then
  * each line is taken with a conditional single-document update, and a failed line gives back
  * what was taken and deletes the document. Each stock step is recorded in the stock document's
  * `holds`, so redoing an attempt (a retry after a crash) never takes or returns units twice.
+ *
+ * Expiry work list. The sweeper must not query `reservations` by `expiresAt`: FerretDB on SQLite
+ * would decode every reservation ever made at each sweep. It reads `reservation_expiries`
+ * instead, which only holds reservations that may still expire, so its size follows the orders
+ * in flight, not the history. One rule keeps it crash-safe without transactions: an entry is
+ * written before the first unit of an attempt is taken, and removed only after its reservation
+ * can no longer expire (confirmed, settled, expired with units back, or deleted). A crash
+ * between the two writes leaves an entry too many, never one too few; a stale entry costs one
+ * look when it falls due. An entry is never later than its reservation's expiry (a RESERVED
+ * expiry only moves later), so being early only means a look that moves it forward. The entry
+ * is written just after the RESERVING insert, so a crash between the two leaves an attempt that
+ * holds nothing and is not swept (a retry of the order takes it over); writing it before the
+ * insert would let a duplicate request move an existing reservation's entry later.
+ *
+ * Why a collection of one small document per order: an index on `reservations.expiresAt` does
+ * not help FerretDB (it pushes only `_id` down), and time buckets shared by many orders would
+ * lose concurrent `$push`es, as FerretDB 1.24 does not apply updates atomically.
  */
 export function reservationsRepository(
   db: Db,
@@ -121,30 +170,62 @@ export function reservationsRepository(
     ttlMs?: number;
   } = {},
 ): ReservationsRepository {
-  const collection = db.collection<Reservation>('reservations');
+  const collection = db.collection<ReservationDocument>('reservations');
+  const expiries = db.collection<ExpiryEntry>('reservation_expiries');
   const timings = { ...DEFAULT_TIMINGS, ...options.timings };
   const ttlMs = options.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
   const now = options.now ?? (() => new Date());
   const mutex = options.mutex ?? createKeyedMutex();
   const serial = <T>(orderId: string, task: () => Promise<T>): Promise<T> =>
     mutex.run(`reservation:${orderId}`, task);
+  // Its own key: entry writes are made beside reservation writes, never inside one's lock.
+  const serialEntry = <T>(orderId: string, task: () => Promise<T>): Promise<T> =>
+    mutex.run(`expiry:${orderId}`, task);
 
   const find = (orderId: string): Promise<Reservation | null> =>
-    collection.findOne({ orderId }, { projection: { _id: 0 } });
+    collection.findOne({ _id: orderId }, { projection: { _id: 0 } });
 
   const insertIfAbsent = async (reservation: Reservation): Promise<boolean> => {
     try {
-      await collection.insertOne({ ...reservation });
+      await collection.insertOne({ _id: reservation.orderId, ...reservation });
       return true;
     } catch (err) {
-      if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;
+      if (isDuplicateKey(err)) return false;
       throw err;
     }
   };
 
+  /**
+   * Puts the order on the sweeper's work list at `expiresAt`. `$set`, not `$min`: the caller owns
+   * the attempt, so an older entry is stale (an earlier incarnation's) or the attempt's own.
+   */
+  const scheduleExpiry = (orderId: string, expiresAt: string): Promise<void> =>
+    serialEntry(orderId, async () => {
+      const write = (upsert: boolean) =>
+        expiries.updateOne({ _id: orderId }, { $set: { expiresAt } }, { upsert });
+      try {
+        await write(true);
+      } catch (err) {
+        // Another writer inserted the entry first (a racing takeover); now it exists.
+        if (!isDuplicateKey(err)) throw err;
+        await write(false);
+      }
+    });
+
+  /**
+   * Takes the order off the work list. Unconditional, so only for a reservation that exists and
+   * can never expire again (CONFIRMED, RELEASED, COMMITTED are final or lead to final), or one
+   * still RESERVING and owned by the caller: no other incarnation of the order can exist then.
+   */
+  const unschedule = (orderId: string): Promise<unknown> =>
+    serialEntry(orderId, () => expiries.deleteOne({ _id: orderId }));
+
   /** Takes every line of a RESERVING attempt, then settles it as RESERVED or undoes it. */
   const complete = async (attempt: Reservation): Promise<ReserveOutcome> => {
     const { orderId } = attempt;
+    // On the work list before the first unit is taken: an attempt that dies from here on
+    // holds units, and the sweeper must find it once it is past its expiry and abandoned.
+    await scheduleExpiry(orderId, attempt.expiresAt ?? expiryAfter(now(), ttlMs));
     const results: { sku: string; quantity: number; result: TakeResult }[] = [];
     // Every line is tried (not only up to the first short one) so the 409 names all short skus.
     for (const line of attempt.lines) {
@@ -155,15 +236,20 @@ export function reservationsRepository(
       for (const line of results.filter((l) => l.result !== 'short')) {
         await stock.giveBack(line.sku, orderId, line.quantity, now());
       }
+      // The entry goes first, while the RESERVING document still keeps a new attempt of the
+      // order (and its entry) out; a crash in between leaves an attempt holding nothing,
+      // which a retry of the order takes over.
+      await unschedule(orderId);
       // Deleted, not kept as failed: nothing is held, and a later retry may try afresh.
-      await serial(orderId, () => collection.deleteOne({ orderId, status: 'RESERVING' }));
+      await serial(orderId, () => collection.deleteOne({ _id: orderId, status: 'RESERVING' }));
       return { kind: 'short', skus: short };
     }
     const at = now();
     // The expiry counts from the moment the units are held (a taken-over attempt may be old).
+    // It only moves later, so the entry written above is due no later than the reservation.
     await serial(orderId, () =>
       collection.updateOne(
-        { orderId, status: 'RESERVING' },
+        { _id: orderId, status: 'RESERVING' },
         {
           $set: {
             status: 'RESERVED',
@@ -183,7 +269,7 @@ export function reservationsRepository(
   const claim = (abandoned: Reservation): Promise<boolean> =>
     serial(abandoned.orderId, async () => {
       const result = await collection.updateOne(
-        { orderId: abandoned.orderId, status: 'RESERVING', updatedAt: abandoned.updatedAt },
+        { _id: abandoned.orderId, status: 'RESERVING', updatedAt: abandoned.updatedAt },
         { $set: { updatedAt: now().toISOString() } },
       );
       return result.modifiedCount === 1;
@@ -207,7 +293,7 @@ export function reservationsRepository(
         // Conditioned on the status read: of two racing moves (a settle on another replica, an
         // expiry) only one wins, and the loser must not move units the winner owns.
         const result = await collection.updateOne(
-          { orderId, status: existing.status },
+          { _id: orderId, status: existing.status },
           { $set: { status: to, updatedAt: now().toISOString() }, $unset: { expiresAt: '' } },
         );
         if (result.modifiedCount === 1) return 'settled';
@@ -221,6 +307,9 @@ export function reservationsRepository(
         // (each move is a no-op for an order no longer in `holds`).
         const reservation = await find(orderId);
         for (const line of reservation?.lines ?? []) await move(line);
+        // Settled for good: off the work list (a redelivery also removes an entry a crash
+        // left behind). Not for an EXPIRED one: the sweeper owns that entry.
+        if (reservation?.status === to) await unschedule(orderId);
       }
       return outcome;
     });
@@ -261,25 +350,29 @@ export function reservationsRepository(
     }
     await serial(expired.orderId, () =>
       collection.updateOne(
-        { orderId: expired.orderId, status: 'EXPIRED' },
+        { _id: expired.orderId, status: 'EXPIRED' },
         { $unset: { expiresAt: '' } },
       ),
     );
   };
 
-  /** Removes an expired reservation (its units back first) so the order id may reserve again. */
+  /**
+   * Removes an expired reservation (its units back first) so the order id may reserve again.
+   * Its work-list entry, if the sweeper has not removed it yet, is left alone: the next attempt
+   * overwrites it, and the sweeper only removes an entry still at the time it read.
+   */
   const discardExpired = async (expired: Reservation): Promise<void> => {
     await finishExpiry(expired);
     await serial(expired.orderId, () =>
-      collection.deleteOne({ orderId: expired.orderId, status: 'EXPIRED' }),
+      collection.deleteOne({ _id: expired.orderId, status: 'EXPIRED' }),
     );
   };
 
   /** RESERVED → CONFIRMED, conditioned on RESERVED: an expiry and a confirm never both win. */
-  const confirmHeld = (orderId: string): Promise<boolean> =>
-    serial(orderId, async () => {
+  const confirmHeld = async (orderId: string): Promise<boolean> => {
+    const confirmed = await serial(orderId, async () => {
       const result = await collection.updateOne(
-        { orderId, status: 'RESERVED' },
+        { _id: orderId, status: 'RESERVED' },
         {
           $set: { status: 'CONFIRMED', updatedAt: now().toISOString() },
           $unset: { expiresAt: '' },
@@ -287,6 +380,10 @@ export function reservationsRepository(
       );
       return result.modifiedCount === 1;
     });
+    // Confirmed for good: off the work list (a crash before this leaves a stale entry).
+    if (confirmed) await unschedule(orderId);
+    return confirmed;
+  };
 
   const confirm = async (orderId: string): Promise<ConfirmOutcome> => {
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -316,7 +413,7 @@ export function reservationsRepository(
     return 'pending';
   };
 
-  const expire = async (orderId: string): Promise<ExpireOutcome> => {
+  const expireReservation = async (orderId: string): Promise<ExpireOutcome> => {
     const current = await find(orderId);
     if (!current) return 'skipped';
     let outcome: ExpireOutcome = 'finished';
@@ -327,8 +424,8 @@ export function reservationsRepository(
       // expiry, and for an abandoned attempt its updatedAt (a retry that claims it changes it).
       const filter =
         current.status === 'RESERVING'
-          ? { orderId, status: 'RESERVING' as const, updatedAt: current.updatedAt }
-          : { orderId, status: 'RESERVED' as const };
+          ? { _id: orderId, status: 'RESERVING' as const, updatedAt: current.updatedAt }
+          : { _id: orderId, status: 'RESERVED' as const };
       const result = await serial(orderId, () =>
         collection.updateOne(
           { ...filter, expiresAt: { $lte: at.toISOString() } },
@@ -343,11 +440,47 @@ export function reservationsRepository(
     return outcome;
   };
 
+  /**
+   * After an expiry attempt, removes the work-list entry read at `dueAt`, or moves it to when the
+   * reservation can next expire (a RESERVED one whose expiry is later, an attempt still alive).
+   *
+   * Both writes are conditioned on the entry still being at `dueAt`: if the order was expired,
+   * discarded and reserved afresh meanwhile, the new attempt's entry is later than anything
+   * already due, so it is never removed here.
+   */
+  const reconcileEntry = async (
+    orderId: string,
+    dueAt: string,
+    outcome: ExpireOutcome,
+  ): Promise<void> => {
+    // Expired or finished: EXPIRED with its units back, it can never expire again.
+    const current = outcome === 'skipped' ? await find(orderId) : null;
+    const next = current ? nextExpiryCheck(current, timings.leaseMs) : undefined;
+    await serialEntry(orderId, async () => {
+      if (next === undefined) await expiries.deleteOne({ _id: orderId, expiresAt: dueAt });
+      else if (next > dueAt) {
+        await expiries.updateOne({ _id: orderId, expiresAt: dueAt }, { $set: { expiresAt: next } });
+      }
+    });
+  };
+
+  const expire = async (orderId: string, dueAt?: string): Promise<ExpireOutcome> => {
+    const outcome = await expireReservation(orderId);
+    if (dueAt !== undefined) await reconcileEntry(orderId, dueAt, outcome);
+    return outcome;
+  };
+
   return {
     collection,
+    expiries,
     ensureIndexes: async () => {
-      await collection.createIndex({ orderId: 1 }, { unique: true, name: 'order_unique' });
-      await collection.createIndex({ expiresAt: 1 }, { name: EXPIRY_INDEX_NAME });
+      // The sweeper's range query, sorted by it: cheap on MongoDB and DocumentDB. FerretDB scans
+      // the work list, which is small by construction.
+      await expiries.createIndex({ expiresAt: 1 }, { name: EXPIRY_INDEX_NAME });
+      // Every lookup is by `_id` (unique) now, and the sweeper no longer queries reservations
+      // by `expiresAt`: the indexes of earlier versions only slow writes down.
+      await dropIndexIfPresent(collection, 'order_unique');
+      await dropIndexIfPresent(collection, EXPIRY_INDEX_NAME);
     },
     find: (orderId) => withMongoUnavailable(() => find(orderId)),
     reserve: (orderId, lines) => withMongoUnavailable(() => reserveAll(orderId, lines)),
@@ -359,14 +492,14 @@ export function reservationsRepository(
       settle(orderId, 'COMMITTED', (line) => stock.commit(line.sku, orderId, line.quantity, now())),
     confirm: (orderId) => withMongoUnavailable(() => confirm(orderId)),
     findExpired: (limit) =>
-      withMongoUnavailable(() =>
-        // A range on one indexed field, sorted by it: simple enough for FerretDB on SQLite.
-        collection
-          .find({ expiresAt: { $lte: now().toISOString() } }, { projection: { _id: 0 } })
+      withMongoUnavailable(async () => {
+        const due = await expiries
+          .find({ expiresAt: { $lte: now().toISOString() } })
           .sort({ expiresAt: 1 })
           .limit(limit)
-          .toArray(),
-      ),
-    expire: (orderId) => withMongoUnavailable(() => expire(orderId)),
+          .toArray();
+        return due.map((entry) => ({ orderId: entry._id, expiresAt: entry.expiresAt }));
+      }),
+    expire: (orderId, dueAt) => withMongoUnavailable(() => expire(orderId, dueAt)),
   };
 }

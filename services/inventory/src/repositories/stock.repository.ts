@@ -1,17 +1,20 @@
 import { createKeyedMutex, withMongoUnavailable, type KeyedMutex } from '@emporium/platform';
-import { MongoServerError, type Collection, type Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import { openingStock, type StockLevel, type TakeResult } from '../domain/stock.js';
-
-/** MongoDB's duplicate key error. */
-const DUPLICATE_KEY = 11000;
+import { dropIndexIfPresent, isDuplicateKey } from './mongo-codes.js';
 
 /**
- * A stock record as stored. `holds` lists the orders holding units of the sku right now: every
- * take, release and commit checks and changes it in the same single-document write as the
- * counters, so each happens at most once per order and sku whatever is retried or redelivered.
- * It only holds open reservations (a release or commit pulls the order out again).
+ * A stock record as stored. `_id` is the sku (the `sku` field stays for the API and the domain):
+ * FerretDB 1.24 on SQLite answers only `_id` lookups from an index and decodes the whole
+ * collection for any other filter, so every read and write of a sku filters on `_id`. MongoDB
+ * and DocumentDB use the `_id` index the same way.
+ *
+ * `holds` lists the orders holding units of the sku right now: every take, release and commit
+ * checks and changes it in the same single-document write as the counters, so each happens at
+ * most once per order and sku whatever is retried or redelivered. It only holds open
+ * reservations (a release or commit pulls the order out again).
  */
-export type StockDocument = StockLevel & { holds: string[] };
+export type StockDocument = StockLevel & { _id: string; holds: string[] };
 
 /** Totals over every sku, for the units gauge. */
 export interface StockTotals {
@@ -46,16 +49,17 @@ export function stockRepository(db: Db, mutex: KeyedMutex = createKeyedMutex()):
   const serial = <T>(sku: string, task: () => Promise<T>): Promise<T> =>
     withMongoUnavailable(() => mutex.run(`stock:${sku}`, task));
 
-  // An upsert racing another for the same new sku may hit the unique index; that one won.
+  // Filtered on `_id`, so an inserted record gets the sku as its `_id`. An upsert racing another
+  // for the same new sku hits the `_id` index; that one won.
   const upsert = async (
     sku: string,
     update: Parameters<Collection<StockDocument>['updateOne']>[1],
   ): Promise<boolean> => {
     try {
-      const result = await collection.updateOne({ sku }, update, { upsert: true });
+      const result = await collection.updateOne({ _id: sku }, update, { upsert: true });
       return result.upsertedCount === 1;
     } catch (err) {
-      if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;
+      if (isDuplicateKey(err)) return false;
       throw err;
     }
   };
@@ -63,25 +67,29 @@ export function stockRepository(db: Db, mutex: KeyedMutex = createKeyedMutex()):
   return {
     collection,
     ensureIndexes: async () => {
-      await collection.createIndex({ sku: 1 }, { unique: true, name: 'sku_unique' });
+      // The `_id` index is unique and every lookup uses it; nothing queries `sku` any more.
+      await dropIndexIfPresent(collection, 'sku_unique');
     },
     find: (sku) =>
-      withMongoUnavailable(() => collection.findOne({ sku }, { projection: PUBLIC_PROJECTION })),
+      withMongoUnavailable(() =>
+        collection.findOne({ _id: sku }, { projection: PUBLIC_PROJECTION }),
+      ),
     open: (sku, available, now) =>
-      serial(sku, () => {
-        const { sku: _sku, ...fresh } = openingStock(sku, available, now);
+      serial(sku, () =>
         // $setOnInsert only: hearing of a known product again must never reset its stock.
-        return upsert(sku, { $setOnInsert: { ...fresh, holds: [] } });
-      }),
+        upsert(sku, { $setOnInsert: { ...openingStock(sku, available, now), holds: [] } }),
+      ),
     setAvailable: (sku, available, now) =>
       serial(sku, async () => {
         const updatedAt = now.toISOString();
         const created = await upsert(sku, {
           $set: { available, updatedAt },
-          $setOnInsert: { reserved: 0, committed: 0, holds: [] },
+          $setOnInsert: { sku, reserved: 0, committed: 0, holds: [] },
         });
-        if (!created) await collection.updateOne({ sku }, { $set: { available, updatedAt } });
-        const stored = await collection.findOne({ sku }, { projection: PUBLIC_PROJECTION });
+        if (!created) {
+          await collection.updateOne({ _id: sku }, { $set: { available, updatedAt } });
+        }
+        const stored = await collection.findOne({ _id: sku }, { projection: PUBLIC_PROJECTION });
         if (!stored) throw new Error(`stock of ${sku} vanished after it was set`);
         return stored;
       }),
@@ -89,7 +97,7 @@ export function stockRepository(db: Db, mutex: KeyedMutex = createKeyedMutex()):
       serial(sku, async () => {
         // The filter is the whole check: enough units, and this order does not hold them yet.
         const result = await collection.updateOne(
-          { sku, available: { $gte: quantity }, holds: { $ne: orderId } },
+          { _id: sku, available: { $gte: quantity }, holds: { $ne: orderId } },
           {
             $inc: { available: -quantity, reserved: quantity },
             $push: { holds: orderId },
@@ -97,14 +105,19 @@ export function stockRepository(db: Db, mutex: KeyedMutex = createKeyedMutex()):
           },
         );
         if (result.modifiedCount === 1) return 'taken';
-        // An earlier attempt of the same order (that died midway) may already hold them.
-        const held = await collection.countDocuments({ sku, holds: orderId }, { limit: 1 });
-        return held > 0 ? 'held' : 'short';
+        // An earlier attempt of the same order (that died midway) may already hold them. A
+        // findOne, not countDocuments: that is an aggregation, whose $match FerretDB 1.24 does
+        // not answer from the `_id` index.
+        const held = await collection.findOne(
+          { _id: sku, holds: orderId },
+          { projection: { _id: 1 } },
+        );
+        return held ? 'held' : 'short';
       }),
     giveBack: (sku, orderId, quantity, now) =>
       serial(sku, async () => {
         const result = await collection.updateOne(
-          { sku, holds: orderId },
+          { _id: sku, holds: orderId },
           {
             $inc: { available: quantity, reserved: -quantity },
             $pull: { holds: orderId },
@@ -116,7 +129,7 @@ export function stockRepository(db: Db, mutex: KeyedMutex = createKeyedMutex()):
     commit: (sku, orderId, quantity, now) =>
       serial(sku, async () => {
         const result = await collection.updateOne(
-          { sku, holds: orderId },
+          { _id: sku, holds: orderId },
           {
             $inc: { reserved: -quantity, committed: quantity },
             $pull: { holds: orderId },
@@ -127,24 +140,21 @@ export function stockRepository(db: Db, mutex: KeyedMutex = createKeyedMutex()):
       }),
     totals: () =>
       withMongoUnavailable(async () => {
-        // $group works on FerretDB 1.24, and the stock collection is one small document per sku.
-        const [row] = await collection
-          .aggregate<StockTotals>([
-            {
-              $group: {
-                _id: null,
-                available: { $sum: '$available' },
-                reserved: { $sum: '$reserved' },
-                committed: { $sum: '$committed' },
-              },
-            },
-          ])
-          .toArray();
-        return {
-          available: row?.available ?? 0,
-          reserved: row?.reserved ?? 0,
-          committed: row?.committed ?? 0,
-        };
+        // A scan by nature, but the collection is one small document per sku (its size follows
+        // the catalog, not the order history). Summed here, not with one $group: FerretDB 1.24
+        // computes only the first accumulator of a $group stage and answers 0 for the others
+        // (seen on the test harness's build), which left reserved and committed at 0.
+        const totals: StockTotals = { available: 0, reserved: 0, committed: 0 };
+        const levels = collection.find(
+          {},
+          { projection: { _id: 0, available: 1, reserved: 1, committed: 1 } },
+        );
+        for await (const level of levels) {
+          totals.available += level.available;
+          totals.reserved += level.reserved;
+          totals.committed += level.committed;
+        }
+        return totals;
       }),
   };
 }

@@ -5,7 +5,7 @@ import { eventually, startMongo, type MongoServer } from '@emporium/harness';
 import { createKeyedMutex, createMetrics, type Metrics } from '@emporium/platform';
 import { MongoClient, type Db } from 'mongodb';
 import { pino } from 'pino';
-import { startReservation } from '../domain/reservation.js';
+import { nextExpiryCheck, startReservation, type Reservation } from '../domain/reservation.js';
 import { inventoryMetrics, type InventoryMetrics } from '../inventory.metrics.js';
 import {
   EXPIRY_INDEX_NAME,
@@ -51,6 +51,7 @@ describe('reservation expiry (real FerretDB)', () => {
   beforeEach(async () => {
     // Each test starts with nothing expired, and counters of its own.
     await reservations.collection.deleteMany({});
+    await reservations.expiries.deleteMany({});
     metrics = createMetrics({ service: 'inventory', runtimeMetrics: false });
     business = inventoryMetrics(metrics, stock);
   });
@@ -75,6 +76,24 @@ describe('reservation expiry (real FerretDB)', () => {
     const text = await metrics.text('inventory_reservations_expired_total');
     return Number(/inventory_reservations_expired_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? '0');
   };
+  /** Stores a reservation as the repository does: `_id` = order id. */
+  const store = (reservation: Reservation) =>
+    reservations.collection.insertOne({ _id: reservation.orderId, ...reservation });
+  const entries = async () =>
+    (await reservations.expiries.find().sort({ _id: 1 }).toArray()).map((entry) => entry._id);
+  /**
+   * The work list's invariant: every reservation that may still expire has an entry due no later
+   * than the sweeper would have to act on it.
+   */
+  const assertWorkListCovers = async () => {
+    for (const stored of await reservations.collection.find().toArray()) {
+      const next = nextExpiryCheck(stored, LEASE_MS);
+      if (next === undefined) continue;
+      const entry = await reservations.expiries.findOne({ _id: stored._id });
+      assert.ok(entry, `no work-list entry for ${stored._id} (${stored.status})`);
+      assert.ok(entry.expiresAt <= next, `${stored._id}: entry ${entry.expiresAt} after ${next}`);
+    }
+  };
   const sweeper = (repository = reservations) =>
     createExpirySweeper({
       reservations: repository,
@@ -84,8 +103,8 @@ describe('reservation expiry (real FerretDB)', () => {
       logger: silent,
     });
 
-  it('keeps an index on expiresAt for the sweep query', async () => {
-    const indexes = await reservations.collection.indexes();
+  it("keeps an index on the work list's expiresAt for the sweep query", async () => {
+    const indexes = await reservations.expiries.indexes();
     assert.ok(indexes.some((index) => index.name === EXPIRY_INDEX_NAME));
   });
 
@@ -164,6 +183,7 @@ describe('reservation expiry (real FerretDB)', () => {
       );
     }
     for (const id of orders) assert.equal(await statusOf(id), 'CONFIRMED');
+    assert.deepEqual(await entries(), []); // confirmed: nothing left for the sweeper
     assert.deepEqual(await level(name), { available: 0, reserved: orders.length });
   });
 
@@ -189,6 +209,7 @@ describe('reservation expiry (real FerretDB)', () => {
     assert.deepEqual(await level(name), { available: 100, reserved: 0 });
     assert.equal(await expiredCount(), orders.length);
     for (const id of orders) assert.equal(await statusOf(id), 'EXPIRED');
+    assert.deepEqual(await entries(), []);
   });
 
   it('a sweep that stopped between the status and the units is finished by the next', async () => {
@@ -198,12 +219,14 @@ describe('reservation expiry (real FerretDB)', () => {
     await reserve(id, name, 4);
     advance(TTL_MS);
     // As if the sweeper died right after its status write.
-    await reservations.collection.updateOne({ orderId: id }, { $set: { status: 'EXPIRED' } });
+    await reservations.collection.updateOne({ _id: id }, { $set: { status: 'EXPIRED' } });
+    await assertWorkListCovers();
     assert.deepEqual(await level(name), { available: 1, reserved: 4 });
     assert.deepEqual(await sweeper().sweep(), { expired: 0, finished: 1, skipped: 0 });
     assert.deepEqual(await level(name), { available: 5, reserved: 0 });
     assert.equal(await expiredCount(), 0); // counted by the sweep that moved it
     assert.deepEqual(await reservations.findExpired(10), []);
+    assert.deepEqual(await entries(), []);
   });
 
   it('expires an abandoned RESERVING attempt and gives back what it took', async () => {
@@ -222,8 +245,11 @@ describe('reservation expiry (real FerretDB)', () => {
       clock,
       TTL_MS,
     );
-    await reservations.collection.insertOne({ ...attempt });
+    await store(attempt);
+    // Its work-list entry was written before its first take, as the repository does.
+    await reservations.expiries.insertOne({ _id: id, expiresAt: attempt.expiresAt ?? '' });
     assert.equal(await stock.take(name, id, 2, clock), 'taken');
+    await assertWorkListCovers();
     advance(TTL_MS);
     assert.deepEqual(await sweeper().sweep(), { expired: 1, finished: 0, skipped: 0 });
     assert.deepEqual(await level(name), { available: 5, reserved: 0 });
@@ -272,6 +298,140 @@ describe('reservation expiry (real FerretDB)', () => {
     assert.equal(await reservations.commit(cancelled), 'conflict');
     assert.equal(await statusOf(cancelled), 'EXPIRED');
     assert.deepEqual(await level(name), { available: 5, reserved: 0 });
+  });
+
+  it('stores reservations under their order id; the work list only holds what may expire', async () => {
+    const name = sku();
+    await stock.setAvailable(name, 20, clock);
+    const open = orderId();
+    const confirmed = orderId();
+    const released = orderId();
+    const committed = orderId();
+    for (const id of [open, confirmed, released, committed]) await reserve(id, name, 2);
+    const raw = await reservations.collection.findOne({ _id: open });
+    assert.equal(raw?._id, open);
+    assert.equal(raw.orderId, open);
+    assert.equal((await stock.collection.findOne({ _id: name }))?.sku, name);
+    assert.deepEqual(await entries(), [open, confirmed, released, committed].sort());
+    await assertWorkListCovers();
+
+    assert.equal(await reservations.confirm(confirmed), 'confirmed');
+    assert.equal(await reservations.release(released), 'settled');
+    assert.equal(await reservations.commit(committed), 'settled');
+    const short = orderId();
+    const refused = await reservations.reserve(short, [{ sku: name, quantity: 99 }]);
+    assert.equal(refused.kind, 'short');
+    assert.deepEqual(await entries(), [open]);
+
+    // History does not grow the work list: many orders later, it still holds the one open order.
+    for (let i = 0; i < 20; i++) {
+      const id = orderId();
+      await reserve(id, name, 1);
+      assert.equal(await reservations.confirm(id), 'confirmed');
+      assert.equal(await reservations.release(id), 'settled');
+    }
+    assert.equal(await reservations.collection.countDocuments(), 24);
+    assert.deepEqual(await entries(), [open]);
+
+    advance(TTL_MS);
+    assert.deepEqual(
+      (await reservations.findExpired(10)).map((due) => due.orderId),
+      [open],
+    );
+    assert.deepEqual(await sweeper().sweep(), { expired: 1, finished: 0, skipped: 0 });
+    assert.deepEqual(await entries(), []);
+    assert.deepEqual(await level(name), { available: 16, reserved: 2 }); // `confirmed` holds 2
+  });
+
+  it('entries a crash left behind are removed without moving anything', async () => {
+    const name = sku();
+    await stock.setAvailable(name, 10, clock);
+    // Crashed between the confirm's status write and the removal of its entry.
+    const confirmed = orderId();
+    await reserve(confirmed, name, 2);
+    await reservations.collection.updateOne(
+      { _id: confirmed },
+      { $set: { status: 'CONFIRMED' }, $unset: { expiresAt: '' } },
+    );
+    // Crashed after an expiry gave the units back, before its entry went.
+    const expired = orderId();
+    await reserve(expired, name, 3);
+    advance(TTL_MS);
+    assert.equal(await reservations.expire(expired), 'expired'); // no dueAt: entry kept
+    // An entry whose reservation is gone (e.g. a short attempt's, had it crashed in between).
+    const vanished = orderId();
+    await reservations.expiries.insertOne({ _id: vanished, expiresAt: clock.toISOString() });
+    assert.deepEqual(await entries(), [confirmed, expired, vanished].sort());
+    assert.deepEqual(await level(name), { available: 8, reserved: 2 });
+
+    assert.deepEqual(await sweeper().sweep(), { expired: 0, finished: 0, skipped: 3 });
+    assert.deepEqual(await entries(), []);
+    assert.deepEqual(await level(name), { available: 8, reserved: 2 });
+    assert.equal(await statusOf(confirmed), 'CONFIRMED');
+    assert.equal(await expiredCount(), 0);
+  });
+
+  it('an entry due before its reservation can expire is moved to that time, not dropped', async () => {
+    const name = sku();
+    await stock.setAvailable(name, 10, clock);
+    const id = orderId();
+    await reserve(id, name, 4);
+    // The entry is written at the attempt's start; the RESERVED expiry counts from the hold,
+    // so it can be later (here: much later, to see the move).
+    const later = new Date(clock.getTime() + 3 * TTL_MS).toISOString();
+    await reservations.collection.updateOne({ _id: id }, { $set: { expiresAt: later } });
+    advance(TTL_MS);
+    assert.deepEqual(await sweeper().sweep(), { expired: 0, finished: 0, skipped: 1 });
+    assert.deepEqual(await reservations.expiries.findOne({ _id: id }), {
+      _id: id,
+      expiresAt: later,
+    });
+    assert.deepEqual(await reservations.findExpired(10), []);
+
+    // An attempt still reserving (not abandoned) waits for its lease, then expires.
+    const busy = orderId();
+    const attempt = startReservation(busy, [{ sku: name, quantity: 1 }], clock, 0);
+    await store(attempt);
+    await reservations.expiries.insertOne({ _id: busy, expiresAt: attempt.expiresAt ?? '' });
+    assert.equal(await stock.take(name, busy, 1, clock), 'taken');
+    assert.deepEqual(await sweeper().sweep(), { expired: 0, finished: 0, skipped: 1 });
+    const leaseEnds = new Date(clock.getTime() + LEASE_MS).toISOString();
+    assert.equal((await reservations.expiries.findOne({ _id: busy }))?.expiresAt, leaseEnds);
+    await assertWorkListCovers();
+
+    advance(2 * TTL_MS);
+    assert.deepEqual(await sweeper().sweep(), { expired: 2, finished: 0, skipped: 0 });
+    assert.deepEqual(await level(name), { available: 10, reserved: 0 });
+    assert.deepEqual(await entries(), []);
+  });
+
+  it("never removes the entry of the order's next attempt", async () => {
+    const name = sku();
+    await stock.setAvailable(name, 10, clock);
+    const id = orderId();
+    await reserve(id, name, 2);
+    advance(TTL_MS);
+    const [stale] = await reservations.findExpired(10);
+    assert.equal(stale?.orderId, id);
+    // Another sweeper expires it; orders retries the order at once, and that attempt writes
+    // its entry while this (slow) sweeper still acts on the expired reservation it read.
+    assert.equal(await reservations.expire(id), 'expired');
+    const nextAttempt = new Date(clock.getTime() + TTL_MS).toISOString();
+    await reservations.expiries.updateOne({ _id: id }, { $set: { expiresAt: nextAttempt } });
+    assert.equal(await reservations.expire(id, stale.expiresAt), 'skipped');
+    assert.deepEqual(await reservations.expiries.findOne({ _id: id }), {
+      _id: id,
+      expiresAt: nextAttempt,
+    });
+
+    await reserve(id, name, 2); // the retry: afresh, on the work list again
+    assert.equal(await statusOf(id), 'RESERVED');
+    assert.deepEqual(await entries(), [id]);
+    await assertWorkListCovers();
+    advance(TTL_MS);
+    assert.deepEqual(await sweeper().sweep(), { expired: 1, finished: 0, skipped: 0 });
+    assert.deepEqual(await level(name), { available: 10, reserved: 0 });
+    assert.deepEqual(await entries(), []);
   });
 
   it('sweeps every interval while started and only while leading; stop waits for the sweep', async () => {

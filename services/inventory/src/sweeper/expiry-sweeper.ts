@@ -51,7 +51,9 @@ export function createExpirySweeper(options: ExpirySweeperOptions): ExpirySweepe
       let acted = 0;
       for (const candidate of candidates) {
         if (!isLeader() || signal?.aborted) return result;
-        const outcome = await reservations.expire(candidate.orderId);
+        // With the entry's time, so the repository can take it off the work list (or move it
+        // to when the reservation can next expire) without touching a newer attempt's entry.
+        const outcome = await reservations.expire(candidate.orderId, candidate.expiresAt);
         if (outcome === 'expired') {
           metrics.expired.inc();
           logger.info(
@@ -62,7 +64,8 @@ export function createExpirySweeper(options: ExpirySweeperOptions): ExpirySweepe
         result[outcome === 'expired' ? 'expired' : outcome]++;
         if (outcome !== 'skipped') acted++;
       }
-      // A full batch where something moved may have more behind it; otherwise wait.
+      // A full batch where something moved may have more behind it; otherwise wait. (Skipped
+      // entries have left the due list too, so the next sweep never sees the same ones.)
       if (candidates.length < batchSize || acted === 0) return result;
     }
   };

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
+import { createOrderTracker } from './orders.js';
 import { classify, STEPS } from './outcome.js';
 import { seededRandom } from './random.js';
 import { createSummaryRecorder, percentile, type SnapshotContext } from './summary.js';
+
+const orders = createOrderTracker({ random: seededRandom(3) }).summary({
+  state: 'waiting',
+  limitMs: 0,
+  elapsedSeconds: 0,
+  rounds: 0,
+  reads: 0,
+  failedReads: 0,
+});
 
 const context: SnapshotContext = {
   startedAt: '2026-11-27T10:00:00.000Z',
@@ -11,6 +21,7 @@ const context: SnapshotContext = {
   concurrency: 5,
   dropped: 3,
   inProgress: 2,
+  orders,
 };
 
 describe('summary', () => {

@@ -1,9 +1,13 @@
 import { JOURNEY_OUTCOMES, type JourneyOutcome } from './journey.js';
+import type { OrdersSummary } from './orders.js';
 import { STEPS, type Outcome, type Step } from './outcome.js';
 import type { Random } from './random.js';
 
 /** The line main.ts prints the final summary on, as `loadgen-summary {json}`, for a CLI to find. */
 export const SUMMARY_PREFIX = 'loadgen-summary ';
+
+/** The orders section's types, for a command line that reads the summary line. */
+export type { OrdersSummary, SettleSummary } from './orders.js';
 
 /** The counts and latencies of one step (or of all of them, `total`). */
 export interface StepSummary {
@@ -41,6 +45,8 @@ export interface Summary {
   /** Ticks not sent because `concurrency` requests were in flight. */
   dropped: number;
   ordersPlaced: number;
+  /** What became of the orders placed: final or not, and how long they took. */
+  orders: OrdersSummary;
   journeys: JourneyCounts;
   /** The steps that were sent at least once, in journey order. */
   steps: StepSummary[];
@@ -56,6 +62,8 @@ export interface SnapshotContext {
   concurrency: number;
   dropped: number;
   inProgress: number;
+  /** The order tracker's part, which the recorder only passes on. */
+  orders: OrdersSummary;
 }
 
 /** Accumulates requests and journeys; {@link SummaryRecorder.snapshot} turns them into a Summary. */
@@ -190,6 +198,7 @@ export function createSummaryRecorder(options: SummaryRecorderOptions): SummaryR
         requests: total.requests,
         dropped: context.dropped,
         ordersPlaced,
+        orders: context.orders,
         journeys: { ...journeys, inProgress: context.inProgress },
         steps: STEPS.flatMap((step) => {
           const found = tallies.get(step);

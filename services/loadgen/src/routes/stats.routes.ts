@@ -22,6 +22,30 @@ const StepSummarySchema = z
   })
   .meta({ id: 'StepSummary' });
 
+/** What became of the orders placed, and the settle phase that read them back. */
+const OrdersSummarySchema = z
+  .object({
+    placed: count,
+    final: count,
+    shipped: count,
+    cancelled: count,
+    notFinal: count,
+    notFinalByStatus: z.record(z.string(), count),
+    untracked: count,
+    timeToFinal: z.object({ p50Ms: latency, p95Ms: latency, p99Ms: latency, maxMs: latency }),
+    lateAfterMs: count,
+    late: count,
+    settle: z.object({
+      state: z.enum(['waiting', 'running', 'done', 'skipped', 'interrupted']),
+      limitMs: count,
+      elapsedSeconds: z.number().min(0),
+      rounds: count,
+      reads: count,
+      failedReads: count,
+    }),
+  })
+  .meta({ id: 'OrdersSummary' });
+
 /** The run so far, as `GET /stats` documents it. */
 export const SummarySchema = z
   .object({
@@ -34,6 +58,7 @@ export const SummarySchema = z
     requests: count,
     dropped: count,
     ordersPlaced: count,
+    orders: OrdersSummarySchema,
     journeys: z.object({
       ordered: count,
       abandoned: count,
@@ -60,7 +85,8 @@ export function statsRoutes(routes: Routes, source: StatsSource): void {
       summary: 'The load run so far',
       description:
         'Requests per step and outcome (ok, business 4xx, 429, errors), latency percentiles, ' +
-        'achieved rate, dropped arrivals, orders placed and journeys by outcome.',
+        'achieved rate, dropped arrivals, orders placed (and, after the settle phase, how many ' +
+        'became final and how fast) and journeys by outcome.',
       responses: { 200: SummarySchema },
     },
     (_req, res) => {

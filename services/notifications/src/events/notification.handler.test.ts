@@ -13,6 +13,7 @@ import {
 import { eventually } from '@emporium/harness';
 import { startEventsFixture, type EventsFixture } from '@emporium/platform/testing';
 import {
+  notificationKey,
   notificationsRepository,
   type NotificationsRepository,
 } from '../repositories/notifications.repository.js';
@@ -135,6 +136,12 @@ describe('notifications events', () => {
     const list = await notifications.listByUser(userId);
     assert.equal(list.length, 3);
     assert.equal(list.filter((n) => n.eventId === declined.id).length, 1);
+    // Stored under its natural key, once, although the event came twice.
+    const doc = await notifications.collection.findOne({
+      _id: notificationKey(userId, declined.id),
+    });
+    assert.equal(doc?.eventId, declined.id);
+    assert.equal(await notifications.collection.countDocuments({ eventId: declined.id }), 1);
     assert.equal(
       list[0]?.message,
       `Payment declined: insufficient funds. Order ${orderId} was not charged.`,

@@ -30,8 +30,10 @@ export function inventoryGateway(client: UpstreamClient): InventoryGateway {
         path: '/reservations',
         body: { orderId, lines: lines.map(({ sku, quantity }) => ({ sku, quantity })) },
         // Inventory answers a repeated order id with the existing reservation, so a POST lost
-        // to a dropped connection may be sent again without reserving twice.
-        idempotent: true,
+        // to a dropped connection may be sent again without reserving twice. The header says
+        // so to whoever retries: this client, and behind a sidecar Envoy, which retries a POST
+        // only with an Idempotency-Key (the apps retry nothing there).
+        headers: { 'idempotency-key': orderId },
         schema: ReservationSchema,
       });
       if (response.ok) return { ok: true };

@@ -1,10 +1,12 @@
 import { OrderCancelled, OrderPlaced, ordersTopic } from '@emporium/contracts';
 import {
   buildOutboxEvent,
+  createKeyedMutex,
   ensureOutboxIndexes,
   insertWithOutbox,
   updateWithOutbox,
   withMongoUnavailable,
+  type KeyedMutex,
   type OutboxDocument,
   type OutboxEvent,
 } from '@emporium/platform';
@@ -14,8 +16,13 @@ import type { Order, OrderState } from '../domain/order.js';
 /** MongoDB's (and FerretDB's) code for a unique index violation. */
 const DUPLICATE_KEY = 11000;
 
-/** An order as stored: its state, version, parked shipment and embedded outbox. */
-export type OrderDocument = OrderState & Partial<OutboxDocument>;
+/**
+ * An order as stored: its state, version, parked shipment and embedded outbox, under `_id` =
+ * the order id. Every read and write names the `_id`, the one key every server answers from an
+ * index (FerretDB 1.24 on SQLite pushes down nothing else, so any other filter reads the whole
+ * collection, and the cost of an order would grow with every order ever placed).
+ */
+export type OrderDocument = OrderState & Partial<OutboxDocument> & { _id: string };
 
 /** What the API never shows: storage ids, concurrency and saga bookkeeping, the outbox. */
 const API_PROJECTION = {
@@ -33,6 +40,8 @@ const STATE_PROJECTION = { _id: 0, outbox: 0, outboxPending: 0 } as const;
 /** Orders in MongoDB, one document per order id, each with its own outbox. */
 export interface OrdersRepository {
   readonly collection: Collection<OrderDocument>;
+  /** Serialises this process's writes to one order, the outbox relay's included. */
+  readonly mutex: KeyedMutex;
   ensureIndexes(): Promise<void>;
   /**
    * Stores a new order together with its OrderPlaced event in one write; `exists` when an
@@ -73,12 +82,25 @@ function cancelledEvent(order: Omit<OrderState, 'version'>): OutboxEvent {
 }
 
 /** Creates the repository over `<db>.orders`. */
-export function ordersRepository(db: Db): OrdersRepository {
+export function ordersRepository(
+  db: Db,
+  options: {
+    /**
+     * Shared with the outbox relay: FerretDB 1.24 rewrites the whole document on every update
+     * without a lock, so a relay removing a sent event and a state change racing on one order
+     * would lose one of the two writes (see KeyedMutex).
+     */
+    mutex?: KeyedMutex;
+  } = {},
+): OrdersRepository {
   const collection = db.collection<OrderDocument>('orders');
+  const mutex = options.mutex ?? createKeyedMutex();
   return {
     collection,
+    mutex,
     ensureIndexes: async () => {
-      await collection.createIndex({ orderId: 1 }, { unique: true, name: 'order_unique' });
+      // The order id is the `_id`, unique already. The user's list is the one query by another
+      // field: an index on MongoDB and DocumentDB, a scan on FerretDB (off the order's path).
       await collection.createIndex({ userId: 1, createdAt: -1 }, { name: 'user_newest_first' });
       await ensureOutboxIndexes(collection);
     },
@@ -98,7 +120,7 @@ export function ordersRepository(db: Db): OrdersRepository {
           },
         });
         try {
-          await insertWithOutbox(collection, { ...order }, [event]);
+          await insertWithOutbox(collection, { _id: order.orderId, ...order }, [event]);
           return 'created';
         } catch (error) {
           if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return 'exists';
@@ -106,10 +128,12 @@ export function ordersRepository(db: Db): OrdersRepository {
         }
       }),
     findById: (orderId) =>
-      withMongoUnavailable(() => collection.findOne({ orderId }, { projection: API_PROJECTION })),
+      withMongoUnavailable(() =>
+        collection.findOne({ _id: orderId }, { projection: API_PROJECTION }),
+      ),
     findForUpdate: (orderId) =>
       withMongoUnavailable(async () => {
-        const doc = await collection.findOne({ orderId }, { projection: STATE_PROJECTION });
+        const doc = await collection.findOne({ _id: orderId }, { projection: STATE_PROJECTION });
         if (!doc) return null;
         const { outboxPendingSince, ...order } = doc;
         return { order, relaying: outboxPendingSince != null };
@@ -139,12 +163,14 @@ export function ordersRepository(db: Db): OrdersRepository {
             : {}),
         };
         const cancelling = next.status === 'CANCELLED' && previous.status !== 'CANCELLED';
-        const result = await updateWithOutbox(
-          collection,
-          { orderId: previous.orderId },
-          update,
-          cancelling ? [cancelledEvent(next)] : [],
-          { expectedVersion: previous.version },
+        const result = await mutex.run(previous.orderId, () =>
+          updateWithOutbox(
+            collection,
+            { _id: previous.orderId },
+            update,
+            cancelling ? [cancelledEvent(next)] : [],
+            { expectedVersion: previous.version },
+          ),
         );
         return result.matchedCount === 1;
       }),

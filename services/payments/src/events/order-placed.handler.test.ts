@@ -75,9 +75,13 @@ describe('payments events', () => {
     assert.equal(stored?.status, 'AUTHORIZED');
     assert.equal(stored.amountMinor, 2500);
     await eventually('the outbox drained', async () => {
-      const doc = await payments.collection.findOne({ orderId });
+      const doc = await payments.collection.findOne({ _id: orderId });
       return doc?.outboxPending === 0 ? true : undefined;
     });
+    // Stored under its natural key, once, although the event came twice.
+    const doc = await payments.collection.findOne({ _id: orderId });
+    assert.equal(doc?.orderId, orderId);
+    assert.equal(doc.paymentId, stored.paymentId);
     assert.equal(await payments.collection.countDocuments({ orderId }), 1);
     assert.equal(published.filter((p) => p.data.orderId === orderId).length, 1);
     assert.match(

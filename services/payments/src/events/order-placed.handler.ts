@@ -34,7 +34,7 @@ export function ordersHandler(
     }
     const pending = startPayment({ orderId, userId, amountMinor: totalMinor, currency }, now());
     const payment = settle(pending, await psp.authorize(pending));
-    // The unique order index still guards a concurrent duplicate (two members, a rebalance).
+    // `_id` = order id still guards a concurrent duplicate (two members, a rebalance).
     const created = await payments.create(payment);
     if (created) {
       paymentsTotal.inc({ status: payment.status });

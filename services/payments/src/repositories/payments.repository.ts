@@ -13,10 +13,15 @@ import type { Payment } from '../domain/payment.js';
 /** MongoDB's duplicate key error. */
 const DUPLICATE_KEY = 11000;
 
-/** A payment as stored, with its embedded outbox. */
-export type PaymentDocument = Payment & Partial<OutboxDocument>;
+/**
+ * A payment as stored: `_id` is the order id, the natural key, so every read and write goes
+ * through the `_id` index (FerretDB 1.24 on SQLite pushes nothing else down and would decode
+ * the whole collection) and a second payment of an order is refused by `_id` itself. `orderId`
+ * stays in the document because the API and the events carry it.
+ */
+export type PaymentDocument = Payment & { _id: string } & Partial<OutboxDocument>;
 
-/** Payments in MongoDB, one per order (a unique index makes redelivered events harmless). */
+/** Payments in MongoDB, one per order (`_id` = order id makes redelivered events harmless). */
 export interface PaymentsRepository {
   readonly collection: Collection<PaymentDocument>;
   ensureIndexes(): Promise<void>;
@@ -53,23 +58,28 @@ export function paymentsRepository(db: Db): PaymentsRepository {
   return {
     collection,
     ensureIndexes: async () => {
-      await collection.createIndex({ orderId: 1 }, { unique: true, name: 'order_unique' });
+      // No index on orderId: `_id` is the order id. Databases created before keep a stale
+      // `order_unique` index; it is harmless (orderId is still unique), and dropping it here
+      // would let replicas of the previous version, mid-rollout, pay an order twice.
       await ensureOutboxIndexes(collection);
     },
     create: (payment) =>
       withMongoUnavailable(async () => {
         try {
-          await insertWithOutbox(collection, { ...payment }, [paymentEvent(payment)]);
+          const doc = { _id: payment.orderId, ...payment };
+          await insertWithOutbox(collection, doc, [paymentEvent(payment)]);
           return true;
         } catch (err) {
+          // A duplicate `_id`: this order already has a payment.
           if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;
           throw err;
         }
       }),
     findByOrderId: (orderId) =>
       withMongoUnavailable(() =>
+        // Documents written before `_id` was the order id (ObjectId `_id`) are not found.
         collection.findOne(
-          { orderId },
+          { _id: orderId },
           { projection: { _id: 0, outbox: 0, outboxPending: 0, outboxPendingSince: 0 } },
         ),
       ),

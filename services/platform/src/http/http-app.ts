@@ -79,9 +79,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   const app = express();
   app.disable('x-powered-by');
+  // express would hash every response body for a weak ETag that no client of these JSON APIs
+  // sends back (If-None-Match); it showed in the profile of a cached read.
+  app.set('etag', false);
   if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
 
-  app.use(requestContext(logger.child({ component: 'http' })));
+  const httpLogger = logger.child({ component: 'http' });
+  app.use(requestContext(app, httpLogger));
   // While draining, ask keep-alive clients to reconnect, which lands them on another pod.
   const closeWhenDraining: RequestHandler = (_req, res, next) => {
     if (readiness.isShuttingDown()) res.set('connection', 'close');
@@ -131,7 +135,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     res.json(openapi.document());
   });
 
-  app.use(observeRequests(metrics));
+  app.use(observeRequests(metrics, httpLogger));
   app.use(registry.router);
   app.use(registry.methodNotAllowed);
 

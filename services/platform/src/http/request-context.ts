@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Express, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 
 declare module 'express-serve-static-core' {
   interface Request {
     /** The request id: the caller's `x-request-id` when it is safe, else a fresh UUID. */
     id: string;
-    /** A child logger stamped with `request_id`. */
+    /** A child logger stamped with `request_id`, made on first use. */
     log: Logger;
   }
 }
@@ -20,14 +20,33 @@ export const REQUEST_ID_HEADER = 'x-request-id';
  */
 export const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-/** Gives every request an id (echoed in the response) and a child logger carrying it. */
-export function requestContext(logger: Logger): RequestHandler {
+/** Where a request keeps its child logger once `req.log` was first read. */
+const REQUEST_LOGGER = Symbol('emporium.requestLogger');
+
+type WithLogger = Request & { [REQUEST_LOGGER]?: Logger };
+
+/**
+ * Gives every request of `app` an id (echoed in the response) and `req.log`, a child logger
+ * carrying it. The child is made when a handler first logs, not per request: pino serialises
+ * a child's bindings when it is made, and most requests only write the access line, which
+ * `observeRequests` writes with `request_id` as a field of the base logger instead.
+ */
+export function requestContext(app: Express, logger: Logger): RequestHandler {
+  Object.defineProperty(app.request, 'log', {
+    configurable: true,
+    get(this: WithLogger): Logger {
+      return (this[REQUEST_LOGGER] ??= logger.child({ request_id: this.id }));
+    },
+    set(this: WithLogger, value: Logger) {
+      this[REQUEST_LOGGER] = value;
+    },
+  });
   return (req, res, next) => {
-    const incoming = req.get(REQUEST_ID_HEADER);
-    const id = incoming !== undefined && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const incoming = req.headers[REQUEST_ID_HEADER];
+    const id =
+      typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     req.id = id;
-    req.log = logger.child({ request_id: id });
-    res.set(REQUEST_ID_HEADER, id);
+    res.setHeader(REQUEST_ID_HEADER, id);
     next();
   };
 }

@@ -82,7 +82,7 @@ describe('outbox relay', function () {
     await mongo.stop();
   });
 
-  it('publishes each aggregate’s events in order, oldest aggregate first, and marks them sent', async () => {
+  it('publishes each aggregate’s events in order, oldest aggregate first, and removes them once sent', async () => {
     const orders = collection();
     const metrics = createMetrics({ service: 'test', runtimeMetrics: false });
     // B is written first but its event is younger than A's: A goes first.
@@ -110,13 +110,18 @@ describe('outbox relay', function () {
     );
     const result = await relay.runOnce();
     assert.deepEqual(published, ['a1', 'a2', 'a3', 'b1']);
-    assert.deepEqual(result, { leader: true, published: 4, failed: 0, pending: 0, more: false });
+    assert.deepEqual(result, {
+      leader: true,
+      published: 4,
+      failed: 0,
+      dead: 0,
+      pending: 0,
+      more: false,
+    });
 
     for (const doc of await orders.find().toArray()) {
-      assert.ok(
-        doc.outbox?.every((e) => e.sentAt instanceof Date),
-        `${doc._id} all sent`,
-      );
+      // Pruned: a document does not grow by one event per update.
+      assert.deepEqual(doc.outbox, [], `${doc._id} holds nothing sent`);
       assert.equal(doc.outboxPending, 0);
       assert.equal(doc.outboxPendingSince, undefined);
     }
@@ -177,8 +182,8 @@ describe('outbox relay', function () {
     const a = await orders.findOne({ _id: 'A' });
     assert.ok(a);
     assert.deepEqual(
-      a.outbox?.map((e) => e.sentAt instanceof Date),
-      [true, false, false],
+      a.outbox?.map((e) => e.type),
+      ['poison', 'a3'],
     );
     // The pending time moved on to the oldest unsent event.
     assert.deepEqual(a.outboxPendingSince, new Date('2030-01-01T00:00:01Z'));
@@ -186,6 +191,52 @@ describe('outbox relay', function () {
     await relay.runOnce();
     assert.deepEqual(published, ['a1', 'b1', 'poison', 'a3']);
     assert.equal((await orders.findOne({ _id: 'A' }))?.outboxPending, 0);
+  });
+
+  it('moves events that can never be published to outboxDead, and the rest go on', async () => {
+    const orders = collection();
+    const metrics = createMetrics({ service: 'test', runtimeMetrics: false });
+    // Three poison events first: before, three failures in a row ended every round.
+    for (const id of ['P1', 'P2', 'P3']) {
+      await insertWithOutbox(orders, { _id: id, status: 'PENDING' }, [
+        event(id, 'poison', '2030-01-01T00:00:00Z'),
+        event(id, `${id}-after`, '2030-01-01T00:00:01Z'),
+      ]);
+    }
+    await insertWithOutbox(orders, { _id: 'OK', status: 'PENDING' }, [
+      event('OK', 'fine', '2030-01-01T00:00:05Z'),
+    ]);
+    class Poison extends Error {}
+    const published: string[] = [];
+    const relay = createOutboxRelay({
+      ...relayOptions(
+        orders,
+        (e) => {
+          if (e.type === 'poison') return Promise.reject(new Poison('breaks the schema'));
+          published.push(e.type);
+          return Promise.resolve();
+        },
+        metrics,
+      ),
+      isPoison: (error) => error instanceof Poison,
+    });
+    const result = await relay.runOnce();
+    assert.deepEqual(published, ['P1-after', 'P2-after', 'P3-after', 'fine']);
+    assert.equal(result.dead, 3);
+    assert.equal(result.failed, 0);
+    assert.equal(result.pending, 0);
+    const p1 = await orders.findOne({ _id: 'P1' });
+    assert.ok(p1);
+    assert.deepEqual(p1.outbox, []);
+    assert.equal(p1.outboxPending, 0);
+    assert.equal(p1.outboxPendingSince, undefined);
+    const [dead] =
+      (p1 as Order & { outboxDead?: { type: string; error: string }[] }).outboxDead ?? [];
+    assert.equal(dead?.type, 'poison');
+    assert.equal(dead.error, 'breaks the schema');
+    assert.equal(await metricValue(metrics, 'outbox_dead_events_total', { topic: 'orders.v1' }), 3);
+    // Nothing is retried: the next round has nothing to do.
+    assert.equal((await relay.runOnce()).dead, 0);
   });
 
   it('keeps the pending count exact when two relays overlap (e.g. during a leader handover)', async () => {
@@ -211,6 +262,112 @@ describe('outbox relay', function () {
     for (const doc of await orders.find().toArray()) {
       assert.equal(doc.outboxPending, 0, doc._id);
       assert.equal(doc.outboxPendingSince, undefined, doc._id);
+    }
+  });
+
+  it('still publishes events of documents written before sent events were removed', async () => {
+    const orders = collection();
+    const old = event('A', 'a1', '2030-01-01T00:00:00Z');
+    const fresh = event('A', 'a2', '2030-01-01T00:00:01Z');
+    // As an earlier version left it: a sent event marked in place, then an unsent one.
+    await orders.insertOne({
+      _id: 'A',
+      status: 'PAID',
+      outbox: [{ ...old, sentAt: new Date('2030-01-01T00:00:00Z') }, fresh],
+      outboxPending: 1,
+      outboxPendingSince: new Date(fresh.time),
+    });
+    const published: string[] = [];
+    const relay = createOutboxRelay(
+      relayOptions(orders, (e) => {
+        published.push(e.type);
+        return Promise.resolve();
+      }),
+    );
+    assert.equal((await relay.runOnce()).published, 1);
+    assert.deepEqual(published, ['a2']);
+    const a = await orders.findOne({ _id: 'A' });
+    assert.ok(a);
+    assert.ok(a.outbox?.every((e) => e.sentAt instanceof Date));
+    assert.equal(a.outboxPending, 0);
+    assert.equal(a.outboxPendingSince, undefined);
+  });
+
+  it('is woken by the writes of this process and publishes them without waiting for a scan', async () => {
+    const orders = collection();
+    const published: string[] = [];
+    const relay = createOutboxRelay({
+      ...relayOptions(orders, (e) => {
+        published.push(e.type);
+        return Promise.resolve();
+      }),
+      // Far longer than the test: only a wake-up can publish in time.
+      intervalMs: 60_000,
+    });
+    relay.start();
+    try {
+      // The start-up scan finds nothing; wait until it is over.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await insertWithOutbox(orders, { _id: 'A', status: 'PENDING' }, [
+        event('A', 'a1', '2030-01-01T00:00:00Z'),
+      ]);
+      await eventually('the insert is published', () =>
+        Promise.resolve(published.length === 1 ? true : undefined),
+      );
+      await updateWithOutbox(orders, { _id: 'A' }, { $set: { status: 'PAID' } }, [
+        event('A', 'a2', '2030-01-01T00:00:01Z'),
+        event('A', 'a3', '2030-01-01T00:00:02Z'),
+      ]);
+      await eventually('the update is published', () =>
+        Promise.resolve(published.length === 3 ? true : undefined),
+      );
+      assert.deepEqual(published, ['a1', 'a2', 'a3']);
+      await eventually('the document is drained', async () => {
+        const a = await orders.findOne({ _id: 'A' });
+        return a?.outboxPending === 0 && a.outboxPendingSince === undefined ? true : undefined;
+      });
+      // A write to another collection of the same database does not concern this relay.
+      const other = client.db('relay_test').collection<Order>(`${orders.collectionName}_other`);
+      await insertWithOutbox(other, { _id: 'X', status: 'PENDING' }, [
+        event('X', 'x1', '2030-01-01T00:00:00Z'),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(published, ['a1', 'a2', 'a3']);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('retries a woken document whose publish failed, and keeps its events in order', async () => {
+    const orders = collection();
+    const published: string[] = [];
+    let failures = 2;
+    const relay = createOutboxRelay({
+      ...relayOptions(orders, (e) => {
+        if (e.type === 'a1' && failures > 0) {
+          failures -= 1;
+          return Promise.reject(new Error('broker said no'));
+        }
+        published.push(e.type);
+        return Promise.resolve();
+      }),
+      intervalMs: 60_000,
+      retryDelayMs: 100,
+    });
+    relay.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await insertWithOutbox(orders, { _id: 'A', status: 'PENDING' }, [
+        event('A', 'a1', '2030-01-01T00:00:00Z'),
+        event('A', 'a2', '2030-01-01T00:00:01Z'),
+      ]);
+      await eventually('both are published after the retries', () =>
+        Promise.resolve(published.length === 2 ? true : undefined),
+      );
+      assert.deepEqual(published, ['a1', 'a2']);
+      assert.equal(failures, 0);
+    } finally {
+      await relay.stop();
     }
   });
 
@@ -373,7 +530,7 @@ describe('outbox relay', function () {
           30_000,
         );
         const sent = await orders.findOne({ _id: 'o-down' });
-        assert.ok(sent?.outbox?.[0]?.sentAt instanceof Date);
+        assert.deepEqual(sent?.outbox, []);
       } finally {
         await relay.stop();
         await producer?.disconnect();

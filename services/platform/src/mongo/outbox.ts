@@ -18,7 +18,11 @@ import type {
  *
  * Beside the `outbox` array the document keeps two scalar fields that the relay queries:
  * `outboxPending` (how many events are unsent) and `outboxPendingSince` (time of the oldest
- * unsent event, absent when none is). They exist because FerretDB 1.24 cannot find unsent array
+ * unsent event, absent when none is). The relay removes an event from the array once it is
+ * published (so a document holds only what is still to send, and does not grow with every
+ * update), and the writes below wake the relay of this process ({@link onOutboxCommit}), so it
+ * finds new events by `_id` rather than by scanning. The two scalar fields exist for the scan
+ * that remains as a safety net, and because FerretDB 1.24 cannot find unsent array
  * elements itself: `$elemMatch` with `$exists: false` or `null` matches nothing there, `$expr`
  * is not implemented, partial indexes are not implemented, and a sort on an array path does not
  * use MongoDB's min-element rule. A scalar field with a plain index works on all three servers.
@@ -42,7 +46,10 @@ export interface OutboxEvent {
   traceparent?: string;
 }
 
-/** An outbox entry as stored: `sentAt` is set once the relay has published it. */
+/**
+ * An outbox entry as stored. Published entries are removed; `sentAt` is only found on entries
+ * written by earlier versions, which marked them instead.
+ */
 export interface StoredOutboxEvent extends OutboxEvent {
   /** Absent (or null) until published. */
   sentAt?: Date | null;
@@ -105,6 +112,44 @@ export function outboxFields(events: readonly OutboxEvent[]): OutboxDocument {
   };
 }
 
+/** Called after a write that added events to an aggregate's outbox has been acknowledged. */
+export type OutboxCommitListener = (commit: OutboxCommit) => void;
+
+/** An acknowledged outbox write: where, and which document (its `_id`). */
+export interface OutboxCommit {
+  /** `<database>.<collection>`. */
+  namespace: string;
+  /** The `_id` of the written document. */
+  id: unknown;
+}
+
+// Process-wide, because the writers (repositories) and the relay of a service meet nowhere
+// else; a relay only acts on the namespaces it drains, so a stray commit costs one lookup.
+const commitListeners = new Set<OutboxCommitListener>();
+
+/**
+ * Subscribes to acknowledged outbox writes of this process (the relay's wake-up, so it needs
+ * no polling for them); returns the unsubscribe function.
+ */
+export function onOutboxCommit(listener: OutboxCommitListener): () => void {
+  commitListeners.add(listener);
+  return () => {
+    commitListeners.delete(listener);
+  };
+}
+
+/** `<database>.<collection>`, the key of {@link OutboxCommit.namespace}. */
+export function outboxNamespace(collection: Collection): string {
+  return `${collection.dbName}.${collection.collectionName}`;
+}
+
+/** Tells the listeners that `id` in `collection` has new events. */
+function announce(collection: Collection, id: unknown): void {
+  if (id === undefined) return;
+  const commit = { namespace: outboxNamespace(collection), id };
+  for (const listener of commitListeners) listener(commit);
+}
+
 /** Options of the outbox writes. */
 export interface OutboxWriteOptions {
   session?: ClientSession;
@@ -114,14 +159,21 @@ export interface OutboxWriteOptions {
  * Inserts a new aggregate together with its outbox in one `insertOne`; `doc` must not carry
  * outbox fields of its own.
  */
-export function insertWithOutbox<T extends Document>(
+export async function insertWithOutbox<T extends Document>(
   collection: Collection<T>,
   doc: OptionalUnlessRequiredId<T>,
   events: readonly OutboxEvent[],
   options: OutboxWriteOptions = {},
 ): Promise<InsertOneResult<T>> {
   const withOutbox = { ...doc, ...outboxFields(events) } as OptionalUnlessRequiredId<T>;
-  return collection.insertOne(withOutbox, options.session ? { session: options.session } : {});
+  const result = await collection.insertOne(
+    withOutbox,
+    options.session ? { session: options.session } : {},
+  );
+  // Within a transaction the events are not visible until the commit: the relay's scan finds them.
+  if (events.length > 0 && !options.session)
+    announce(collection as unknown as Collection, result.insertedId);
+  return result;
 }
 
 /** Options of {@link updateWithOutbox}. */
@@ -146,7 +198,7 @@ function mergeOperator(update: Document, operator: string, fields: Document): vo
  * caller's `$set` etc. plus a `$push` of the events, an `$inc` of the pending count and a
  * `$min` of the pending-since time (which also sets it when absent).
  */
-export function updateWithOutbox<T extends Document>(
+export async function updateWithOutbox<T extends Document>(
   collection: Collection<T>,
   filter: Filter<T>,
   update: UpdateFilter<T>,
@@ -168,11 +220,15 @@ export function updateWithOutbox<T extends Document>(
     // $min keeps an older pending time and sets the field when nothing was pending.
     mergeOperator(fullUpdate, '$min', { outboxPendingSince: outboxEventDate(first) });
   }
-  return collection.updateOne(
+  const result = await collection.updateOne(
     fullFilter as Filter<T>,
     fullUpdate,
     options.session ? { session: options.session } : {},
   );
+  // Only a filter on `_id` names the document; other writes wait for the relay's scan.
+  if (events.length > 0 && !options.session && result.modifiedCount > 0)
+    announce(collection as unknown as Collection, (filter as Document)._id);
+  return result;
 }
 
 /** The index the relay's query and sort use. */

@@ -1,6 +1,22 @@
-import type { EventPublisher } from '../kafka/event-producer.js';
+import { EventSchemaError, type EventPublisher } from '../kafka/event-producer.js';
 import type { TopicDefinition } from '../kafka/topics.js';
 import type { OutboxEvent } from '../mongo/outbox.js';
+
+/** An outbox event names a topic the service does not publish to: no retry can send it. */
+export class UnknownOutboxTopicError extends Error {
+  constructor(eventId: string, topic: string) {
+    super(`outbox event ${eventId} names unknown topic ${topic}`);
+    this.name = 'UnknownOutboxTopicError';
+  }
+}
+
+/**
+ * Whether a publish error is one no retry can cure (the relay's `isPoison`): the data breaks
+ * the topic's schema, or the topic is unknown. Everything else (Kafka down) is retried.
+ */
+export function isPoisonPublishError(error: unknown): boolean {
+  return error instanceof EventSchemaError || error instanceof UnknownOutboxTopicError;
+}
 
 /**
  * The outbox relay's publish function over the Kafka producer: looks up the event's topic
@@ -14,7 +30,7 @@ export function outboxPublisher(
   const byName = new Map(topics.map((topic) => [topic.name, topic]));
   return async (event) => {
     const topic = byName.get(event.topic);
-    if (!topic) throw new Error(`outbox event ${event.id} names unknown topic ${event.topic}`);
+    if (!topic) throw new UnknownOutboxTopicError(event.id, event.topic);
     await producer.publish(topic, {
       id: event.id,
       type: event.type,

@@ -22,7 +22,7 @@ import { createRedisClient, pingRedis, waitForRedis } from '../redis/redis-clien
 import { getTelemetry } from '../telemetry/handle.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { listen } from './listen.js';
-import { outboxPublisher } from './outbox-publisher.js';
+import { isPoisonPublishError, outboxPublisher } from './outbox-publisher.js';
 import { kafkaSasl, type kafkaConfigShape, type mongoConfigShape } from './service-config.js';
 
 /** The parsed Kafka variables of {@link kafkaConfigShape}. */
@@ -156,6 +156,7 @@ export function createServiceRuntime(name: string, config: BaseConfig): ServiceR
     },
     relay: ({ producer, topics, ...options }) => {
       const relay = createOutboxRelay({
+        isPoison: isPoisonPublishError,
         ...options,
         publish: outboxPublisher(producer, topics),
         metrics,

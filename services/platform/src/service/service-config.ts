@@ -22,6 +22,16 @@ export const mongoConfigShape = {
   MONGO_RETRY_WRITES: envVar.bool().default(true),
 };
 
+/** The variables of a service that publishes events through an outbox relay. */
+export const outboxConfigShape = {
+  /**
+   * Pause between the relay's safety-net scans for unsent events, in ms. The service's own
+   * writes wake the relay at once; the scan finds what another replica, a crash or a failed
+   * publish left. On FerretDB a scan reads the whole collection, hence seconds, not less.
+   */
+  OUTBOX_INTERVAL_MS: envVar.int(50, 600_000).default(5_000),
+};
+
 /** The variables of a service with Redis. */
 export const redisConfigShape = {
   /** redis:// or rediss:// (TLS, ElastiCache) URL. */

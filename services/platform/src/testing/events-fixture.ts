@@ -16,7 +16,7 @@ import {
   type OutboxRelay,
   type OutboxRelayOptions,
 } from '../mongo/outbox-relay.js';
-import { outboxPublisher } from '../service/outbox-publisher.js';
+import { isPoisonPublishError, outboxPublisher } from '../service/outbox-publisher.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { startWatcher, type EventWatcher } from './event-watcher.js';
 import { createTeardown } from './teardown.js';
@@ -65,7 +65,7 @@ export interface EventsFixture {
   readonly logger: Logger;
   /** A connected producer; tests publish the events the service consumes with it. */
   readonly producer: EventProducer;
-  /** Starts an outbox relay through the fixture's producer, every 100 ms unless told. */
+  /** Starts an outbox relay through the fixture's producer, scanning every 100 ms unless told. */
   relay<T extends Document>(options: FixtureRelayOptions<T>): OutboxRelay;
   /** Starts a member of the service's consumer group with the handlers `wire` adds. */
   consume(
@@ -124,6 +124,7 @@ export async function startEventsFixture(options: EventsFixtureOptions): Promise
       producer,
       relay: ({ topics = produces, intervalMs = 100, ...relayOptions }) => {
         const relay = createOutboxRelay({
+          isPoison: isPoisonPublishError,
           ...relayOptions,
           intervalMs,
           publish: outboxPublisher(producer, topics),

@@ -64,9 +64,13 @@ describe('shipping events', () => {
     const stored = await shipments.findByOrderId(orderId);
     assert.equal(stored?.trackingId, published.data.trackingId);
     await eventually('the outbox drained', async () => {
-      const doc = await shipments.collection.findOne({ orderId });
+      const doc = await shipments.collection.findOne({ _id: orderId });
       return doc?.outboxPending === 0 ? true : undefined;
     });
+    // Stored under its natural key, once, although the event came twice.
+    const doc = await shipments.collection.findOne({ _id: orderId });
+    assert.equal(doc?.orderId, orderId);
+    assert.equal(doc.shipmentId, stored?.shipmentId);
     assert.equal(await shipments.collection.countDocuments({ orderId }), 1);
     assert.equal(dispatched.filter((d) => d.data.orderId === orderId).length, 1);
   });

@@ -15,7 +15,7 @@ export function paymentsHandler(
     if (!PaymentAuthorized.is(event)) return;
     const { orderId, userId } = event.data;
     const created = await shipments.createDispatched(dispatch({ orderId, userId }, carrier, now()));
-    // The unique order index turns a redelivered PaymentAuthorized into a no-op.
+    // `_id` = order id turns a redelivered PaymentAuthorized into a no-op.
     context.logger.info(
       { orderId, created },
       created ? 'shipment dispatched' : 'order already shipped',

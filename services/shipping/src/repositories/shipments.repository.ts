@@ -12,10 +12,15 @@ import type { Shipment } from '../domain/shipment.js';
 /** MongoDB's duplicate key error. */
 const DUPLICATE_KEY = 11000;
 
-/** A shipment as stored, with its embedded outbox. */
-export type ShipmentDocument = Shipment & Partial<OutboxDocument>;
+/**
+ * A shipment as stored: `_id` is the order id, the natural key, so every read and write goes
+ * through the `_id` index (FerretDB 1.24 on SQLite pushes nothing else down and would decode
+ * the whole collection) and a second shipment of an order is refused by `_id` itself. `orderId`
+ * stays in the document because the API and the events carry it.
+ */
+export type ShipmentDocument = Shipment & { _id: string } & Partial<OutboxDocument>;
 
-/** Shipments in MongoDB, one per order (a unique index makes redelivered events harmless). */
+/** Shipments in MongoDB, one per order (`_id` = order id makes redelivered events harmless). */
 export interface ShipmentsRepository {
   readonly collection: Collection<ShipmentDocument>;
   ensureIndexes(): Promise<void>;
@@ -30,7 +35,9 @@ export function shipmentsRepository(db: Db): ShipmentsRepository {
   return {
     collection,
     ensureIndexes: async () => {
-      await collection.createIndex({ orderId: 1 }, { unique: true, name: 'order_unique' });
+      // No index on orderId: `_id` is the order id. Databases created before keep a stale
+      // `order_unique` index; it is harmless (orderId is still unique), and dropping it here
+      // would let replicas of the previous version, mid-rollout, ship an order twice.
       await ensureOutboxIndexes(collection);
     },
     createDispatched: (shipment) =>
@@ -49,17 +56,19 @@ export function shipmentsRepository(db: Db): ShipmentsRepository {
           },
         });
         try {
-          await insertWithOutbox(collection, { ...shipment }, [event]);
+          await insertWithOutbox(collection, { _id: shipment.orderId, ...shipment }, [event]);
           return true;
         } catch (err) {
+          // A duplicate `_id`: this order already has a shipment.
           if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;
           throw err;
         }
       }),
     findByOrderId: (orderId) =>
       withMongoUnavailable(() =>
+        // Documents written before `_id` was the order id (ObjectId `_id`) are not found.
         collection.findOne(
-          { orderId },
+          { _id: orderId },
           { projection: { _id: 0, outbox: 0, outboxPending: 0, outboxPendingSince: 0 } },
         ),
       ),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -29,6 +30,12 @@ const goTool = z.object({
   /** Files written into the module source before building; `{version}` stands for the version. */
   files: z.record(z.string(), z.string()).default({}),
   /**
+   * Patch files (paths from the repository root, each with a header saying why it is right)
+   * applied in order with `patch -p1` to the module source before building. Their contents are
+   * part of the tool's cache folder name (see toolDir), so editing one rebuilds the tool.
+   */
+  patches: z.array(z.string().min(1)).default([]),
+  /**
    * Extra `-ldflags` (besides `-s -w`), e.g. `-X` version stamps; `{version}` stands for the
    * version, `{major}` and `{minor}` for its numbers.
    */
@@ -56,6 +63,8 @@ const debianTool = z.object({
   package: z.string().min(1),
   binary: z.string().min(1),
   also: z.array(z.string()).default([]),
+  /** The flag that prints the version (wrk knows only `-v`, and exits 1 after it). */
+  versionFlag: z.string().min(1).default('--version'),
 });
 const versionsFile = z.object({
   kafka: mavenTool,
@@ -70,6 +79,8 @@ const versionsFile = z.object({
   kubernetes: goTool,
   kine: goTool,
   kwok: goTool,
+  wrk: debianTool,
+  vegeta: goTool,
 });
 
 /** A tool built from a Go module. */
@@ -130,8 +141,35 @@ export function cacheRoot(): string {
   return fromEnv ? resolve(fromEnv) : join(homedir(), '.cache', 'emporium');
 }
 
-/** The cache folder of one tool at its pinned version, e.g. ~/.cache/emporium/kafka-4.1.1. */
+/**
+ * The cache folder of one tool at its pinned version, e.g. ~/.cache/emporium/kafka-4.1.1; a Go
+ * tool built with patches gets their digest too (ferretdb-1.24.2-p0123abcd), so a build without
+ * them, or with other contents, is never taken for it.
+ */
 export function toolDir(name: ToolName): string {
-  const version = toolVersions()[name].version.replace(/^v/, '');
-  return join(cacheRoot(), `${name}-${version}`);
+  const spec = toolVersions()[name];
+  const version = spec.version.replace(/^v/, '');
+  const patches = 'patches' in spec ? spec.patches : [];
+  const suffix = patches.length > 0 ? `-p${patchesDigest(patches).slice(0, 8)}` : '';
+  return join(cacheRoot(), `${name}-${version}${suffix}`);
+}
+
+/** A patch file's path from the repository root (or an absolute path). */
+export function patchFile(path: string): string {
+  return resolve(repoRoot(), path);
+}
+
+/** The sha256 (hex) of the patch files' names and contents, in order. */
+export function patchesDigest(patches: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const patch of patches) {
+    let content: Buffer;
+    try {
+      content = readFileSync(patchFile(patch));
+    } catch (err) {
+      throw new ToolError('tool-versions', `patch ${patch}: ${(err as Error).message}`);
+    }
+    hash.update(`${patch}\0${String(content.length)}\0`).update(content);
+  }
+  return hash.digest('hex');
 }

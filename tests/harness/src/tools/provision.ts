@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   cacheRoot,
+  patchFile,
   toolDir,
   toolVersions,
   type DebianToolSpec,
@@ -29,6 +30,10 @@ export interface ToolPaths {
   kine: { bin: string };
   /** `stages` holds kwok's Stage manifests (node and pod lifecycles) from its module. */
   kwok: { bin: string; stages: string };
+  /** Closed-loop HTTP load (`npm run bench` throughput). */
+  wrk: { bin: string };
+  /** Open-loop HTTP load at a constant rate (`npm run bench` latency). */
+  vegeta: { bin: string };
 }
 
 /** Written last into a tool's cache folder: its presence means the install completed. */
@@ -72,6 +77,8 @@ export const ALL_TOOLS: readonly ToolName[] = [
   'kine',
   'kwok',
   'kubernetes',
+  'wrk',
+  'vegeta',
 ];
 
 /** The tools of the Kubernetes control plane (startKubernetes); the local stack needs none. */
@@ -91,7 +98,8 @@ async function install(name: ToolName, onProgress: ProgressListener): Promise<un
     case 'skaffold':
     case 'kubernetes':
     case 'kine':
-    case 'kwok': {
+    case 'kwok':
+    case 'vegeta': {
       const spec = toolVersions()[name];
       return cached(name, onProgress, (dir, log, progress) =>
         installGo(name, spec, dir, log, progress),
@@ -101,6 +109,7 @@ async function install(name: ToolName, onProgress: ProgressListener): Promise<un
       return cached(name, onProgress, installEnvoy);
     case 'redis':
     case 'prometheus':
+    case 'wrk':
       return installDebian(name, toolVersions()[name], onProgress);
   }
 }
@@ -153,6 +162,7 @@ function pathsIn(name: ToolName, dir: string): unknown {
     case 'helm3':
     case 'skaffold':
     case 'kine':
+    case 'vegeta':
       return { bin: join(dir, 'bin', toolVersions()[name].binary) };
     case 'kwok':
       return {
@@ -168,6 +178,7 @@ function pathsIn(name: ToolName, dir: string): unknown {
       } satisfies ToolPaths['kubernetes'];
     case 'redis':
     case 'prometheus':
+    case 'wrk':
       throw new Error(`${name} is not cached`);
   }
 }
@@ -280,6 +291,34 @@ export function publishedStagingGoMod(goMod: string, version: string): string {
     .replace(/^(\s*k8s\.io\/[\w.-]+) v0\.0\.0$/gm, `$1 ${published}`);
 }
 
+/**
+ * Applies a Go tool's patches to its module source, in order: each must apply exactly (no fuzz,
+ * not already applied) or provisioning fails naming it, before anything is changed by it.
+ */
+export async function applyPatches(
+  name: ToolName,
+  patches: readonly string[],
+  src: string,
+  logFile: string,
+): Promise<void> {
+  if (patches.length === 0) return;
+  const patch = requireCommand(name, 'patch', `applies ${patches.join(', ')}; install patch`);
+  for (const file of patches) {
+    const args = ['-p1', '--batch', '--forward', '--fuzz=0', '-d', src, '-i', patchFile(file)];
+    try {
+      // A dry run first, so a patch that fails half-way leaves nothing half-applied.
+      await capture(patch, ['--dry-run', ...args]);
+      await runLogged(patch, ['--no-backup-if-mismatch', ...args], { tool: name, logFile });
+    } catch (err) {
+      const detail = err instanceof Error ? err.message.split('\n').slice(0, 6).join(' ') : '';
+      throw new ToolError(
+        name,
+        `patch ${file} does not apply to ${toolVersions()[name].version}: ${detail}`,
+      );
+    }
+  }
+}
+
 async function installGo(
   name: ToolName,
   spec: GoToolSpec,
@@ -311,6 +350,7 @@ async function installGo(
   for (const [file, content] of Object.entries(spec.files)) {
     await writeFile(join(src, file), expand(content, spec.version) + '\n');
   }
+  await applyPatches(name, spec.patches, src, logFile);
   const env: NodeJS.ProcessEnv = { ...process.env, CGO_ENABLED: '0', ...spec.env };
   if (spec.publishedStaging) {
     const goMod = join(src, 'go.mod');
@@ -363,17 +403,20 @@ async function installEnvoy(dir: string, logFile: string): Promise<void> {
 
 /** True when `binary --version` reports the pinned major (or major.minor) version. */
 async function debianVersionMatches(bin: string, spec: DebianToolSpec): Promise<boolean> {
-  const out = await capture(bin, ['--version']).catch(() => '');
-  // redis-server prints "v=7.0.15", prometheus prints "version 2.42.0+ds".
-  const found = /(?:v=|version )(\d+(?:\.\d+)*)/.exec(out)?.[1];
+  // wrk exits 1 after printing its version; the error's message quotes what it printed.
+  const out = await capture(bin, [spec.versionFlag]).catch((err: unknown) =>
+    err instanceof Error ? err.message : '',
+  );
+  // redis-server prints "v=7.0.15", prometheus "version 2.42.0+ds", wrk "wrk debian/4.1.0-3".
+  const found = /(?:v=|version |debian\/)(\d+(?:\.\d+)*)/.exec(out)?.[1];
   return found !== undefined && (found === spec.version || found.startsWith(`${spec.version}.`));
 }
 
 async function installDebian(
-  name: 'redis' | 'prometheus',
+  name: 'redis' | 'prometheus' | 'wrk',
   spec: DebianToolSpec,
   onProgress: ProgressListener,
-): Promise<ToolPaths['redis'] | ToolPaths['prometheus']> {
+): Promise<ToolPaths['redis'] | ToolPaths['prometheus'] | ToolPaths['wrk']> {
   const locate = async (): Promise<string | undefined> => {
     const bin = which(spec.binary);
     return bin && (await debianVersionMatches(bin, spec)) ? bin : undefined;
@@ -407,7 +450,7 @@ async function installDebian(
       );
     }
   }
-  if (name === 'redis') return { bin };
+  if (name !== 'prometheus') return { bin };
   const promtool = spec.also.includes('promtool') ? which('promtool') : undefined;
   if (!promtool) throw new ToolError(name, 'promtool is not on PATH; reinstall prometheus');
   return { bin, promtool };
