@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { buildApp } from './app.js';
 import { configSchema } from './config.js';
-import { settle, startPayment } from './domain/payment.js';
+import { settle, startPayment, type Payment } from './domain/payment.js';
 import { paymentsRepository, type PaymentsRepository } from './repositories/payments.repository.js';
 
 describe('payments HTTP API', () => {
@@ -15,7 +15,15 @@ describe('payments HTTP API', () => {
   let payments: PaymentsRepository;
   let http: HttpApp;
   const order = { orderId: 'o-api-1', userId: 'u-1', amountMinor: 2500, currency: 'EUR' };
-  const payment = settle(startPayment(order, new Date()), { approved: true });
+  const pending = startPayment(order, new Date());
+  const payment = settle(pending, { approved: true });
+
+  /** Stores a payment as the handler does: PENDING first, then its outcome. */
+  const record = async (repo: PaymentsRepository, settled: Payment): Promise<boolean> => {
+    const { status: _settled, reason: _reason, ...rest } = settled;
+    const claimed = await repo.claim({ ...rest, status: 'PENDING' });
+    return claimed.paymentId === settled.paymentId && (await repo.settle(settled));
+  };
 
   before(async () => {
     mongo = await startMongo();
@@ -28,7 +36,7 @@ describe('payments HTTP API', () => {
       metrics: createMetrics({ service: 'payments', runtimeMetrics: false }),
       logger: pino({ level: 'silent' }),
     });
-    assert.equal(await payments.create(payment), true);
+    assert.equal(await record(payments, payment), true);
   });
   after(async () => {
     await client.close();
@@ -46,7 +54,7 @@ describe('payments HTTP API', () => {
       approved: false,
       reason: 'card expired',
     });
-    assert.equal(await payments.create(declined), true);
+    assert.equal(await record(payments, declined), true);
     const response = await request(http.app).get('/payments/o-api-2');
     assert.equal(response.status, 200);
     assert.equal((response.body as { status: string }).status, 'DECLINED');
@@ -54,8 +62,11 @@ describe('payments HTTP API', () => {
   });
 
   it('a second payment of the same order is refused by its `_id`', async () => {
-    const again = settle(startPayment(order, new Date()), { approved: false, reason: 'x' });
-    assert.equal(await payments.create(again), false);
+    const again = startPayment(order, new Date());
+    // The claim answers the stored payment instead of writing a second one…
+    assert.equal((await payments.claim(again)).paymentId, payment.paymentId);
+    // …and an outcome for a payment no longer PENDING writes nothing.
+    assert.equal(await payments.settle(settle(again, { approved: false, reason: 'x' })), false);
     assert.equal(await payments.collection.countDocuments({ orderId: 'o-api-1' }), 1);
     assert.equal((await payments.findByOrderId('o-api-1'))?.status, 'AUTHORIZED');
   });
@@ -72,8 +83,8 @@ describe('payments HTTP API', () => {
     const again = settle(startPayment({ ...order, orderId: 'o-id-1' }, new Date()), {
       approved: true,
     });
-    assert.equal(await bare.create(first), true);
-    assert.equal(await bare.create(again), false);
+    assert.equal(await record(bare, first), true);
+    assert.equal(await record(bare, again), false);
     assert.equal(await bare.collection.countDocuments({ orderId: 'o-id-1' }), 1);
     assert.equal((await bare.findByOrderId('o-id-1'))?.paymentId, first.paymentId);
   });
@@ -87,8 +98,8 @@ describe('payments HTTP API', () => {
     await legacy.ensureIndexes();
     assert.equal(await legacy.findByOrderId(payment.orderId), null);
     // The old index still refuses a second payment of that order.
-    const again = settle(startPayment(order, new Date()), { approved: true });
-    assert.equal(await legacy.create(again), false);
+    const again = startPayment(order, new Date());
+    assert.equal((await legacy.claim(again)).paymentId, payment.paymentId);
   });
 
   it('shows a customer their own payment and an admin anyone’s', async () => {
@@ -112,6 +123,14 @@ describe('payments HTTP API', () => {
       assert.match(String(response.headers['content-type']), /application\/problem\+json/);
       assert.equal((response.body as { code: string }).code, 'PAYMENT_NOT_FOUND');
     }
+  });
+
+  it('404 while the provider has not answered: a PENDING payment is not served', async () => {
+    const waiting = startPayment({ ...order, orderId: 'o-api-pending' }, new Date());
+    assert.equal((await payments.claim(waiting)).status, 'PENDING');
+    const response = await request(http.app).get('/payments/o-api-pending');
+    assert.equal(response.status, 404);
+    assert.equal((await payments.find('o-api-pending'))?.paymentId, waiting.paymentId);
   });
 
   it('400 with the field path for a malformed order id', async () => {

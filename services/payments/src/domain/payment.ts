@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 /**
- * A payment's states. PENDING lives only in memory while the provider is asked; what is
- * stored (and served) is always one of the two outcomes, which are final.
+ * A payment's states. PENDING is stored before the provider is asked, so a crash or a
+ * duplicate delivery resumes the same payment (same id, the provider's idempotency key)
+ * instead of charging again; the API serves only the two outcomes, which are final.
  */
 export type PaymentStatus = 'PENDING' | 'AUTHORIZED' | 'DECLINED';
 

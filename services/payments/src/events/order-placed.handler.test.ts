@@ -14,8 +14,9 @@ import {
   type EventsFixture,
   type EventWatcher,
 } from '@emporium/platform/testing';
-import { simulatedDecision } from '../domain/payment.js';
-import { simulatedPspGateway } from '../gateways/psp.gateway.js';
+import { pino } from 'pino';
+import { simulatedDecision, startPayment } from '../domain/payment.js';
+import { simulatedPspGateway, type PspGateway } from '../gateways/psp.gateway.js';
 import {
   paymentsRepository,
   type PaymentsRepository,
@@ -37,6 +38,15 @@ describe('payments events', () => {
   let payments: PaymentsRepository;
   /** What other services see: PaymentAuthorized / PaymentDeclined on payments.v1. */
   let published: EventWatcher;
+  /** Every authorisation asked of the provider: the order and the idempotency key sent. */
+  const asked: { orderId: string; key: string }[] = [];
+  const simulated = simulatedPspGateway({ latencyMs: 5, declineRate: DECLINE_RATE });
+  const psp: PspGateway = {
+    authorize: (request, key) => {
+      asked.push({ orderId: request.orderId, key });
+      return simulated.authorize(request, key);
+    },
+  };
 
   before(async () => {
     fx = await startEventsFixture({
@@ -48,7 +58,6 @@ describe('payments events', () => {
     payments = paymentsRepository(fx.db);
     await payments.ensureIndexes();
     fx.relay({ collections: payments.collection });
-    const psp = simulatedPspGateway({ latencyMs: 5, declineRate: DECLINE_RATE });
     await fx.consume((runner) => runner.on(ordersTopic, ordersHandler(payments, psp, fx.metrics)));
     published = await fx.watch(paymentsTopic);
   });
@@ -88,6 +97,59 @@ describe('payments events', () => {
       await fx.metrics.text('payments_total'),
       /payments_total\{[^}]*status="AUTHORIZED"/,
     );
+  });
+
+  it("resumes a payment left PENDING by a crash with the same id, the provider's idempotency key", async () => {
+    const orderId = orderIdThat(true);
+    // As a crash leaves it: PENDING stored, the provider asked (and maybe charged), no outcome.
+    const first = await payments.claim(
+      startPayment({ orderId, userId: 'u-1', amountMinor: 2500, currency: 'EUR' }, new Date()),
+    );
+    await psp.authorize(first, first.paymentId);
+    await fx.producer.publish(ordersTopic, {
+      type: OrderPlaced.type,
+      key: orderId,
+      data: placed(orderId),
+    });
+    await published.waitFor('PaymentAuthorized', (p) => p.data.orderId === orderId);
+    const stored = await payments.findByOrderId(orderId);
+    assert.equal(stored?.paymentId, first.paymentId);
+    const keys = asked.filter((a) => a.orderId === orderId).map((a) => a.key);
+    assert.deepEqual(keys, [first.paymentId, first.paymentId]);
+  });
+
+  it('two members handling the same order at once ask with one key and settle it once', async () => {
+    const orderId = orderIdThat(true);
+    const handle = ordersHandler(payments, psp, fx.metrics);
+    const event = {
+      specversion: '1.0',
+      id: randomUUID(),
+      source: '/emporium/orders',
+      type: OrderPlaced.type,
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      subject: orderId,
+      data: placed(orderId),
+    } as const;
+    const context = {
+      topic: ordersTopic.name,
+      partition: 0,
+      offset: '0',
+      attempt: 1,
+      headers: {},
+      logger: pino({ level: 'silent' }),
+    };
+    // A rebalance hands the same record to two members: both run before either has written.
+    await Promise.all([handle(event, context), handle(event, context)]);
+    const keys = new Set(asked.filter((a) => a.orderId === orderId).map((a) => a.key));
+    assert.equal(keys.size, 1, 'one idempotency key for the order');
+    await published.waitFor('PaymentAuthorized', (p) => p.data.orderId === orderId);
+    await eventually('the outbox drained', async () => {
+      const doc = await payments.collection.findOne({ _id: orderId });
+      return doc?.outboxPending === 0 ? true : undefined;
+    });
+    assert.equal(published.filter((p) => p.data.orderId === orderId).length, 1);
+    assert.equal((await payments.findByOrderId(orderId))?.paymentId, [...keys][0]);
   });
 
   it('declines deterministically with a reason and publishes PaymentDeclined', async () => {

@@ -27,22 +27,33 @@ export function ordersHandler(
     if (!OrderPlaced.is(event)) return;
     const { orderId, userId, totalMinor, currency } = event.data;
     // A redelivery must not ask the provider to charge again: an order is paid at most once.
-    const existing = await payments.findByOrderId(orderId);
-    if (existing) {
+    const existing = await payments.find(orderId);
+    if (existing && existing.status !== 'PENDING') {
       context.logger.info({ orderId, status: existing.status }, 'order already paid');
       return;
     }
-    const pending = startPayment({ orderId, userId, amountMinor: totalMinor, currency }, now());
-    const payment = settle(pending, await psp.authorize(pending));
-    // `_id` = order id still guards a concurrent duplicate (two members, a rebalance).
-    const created = await payments.create(payment);
-    if (created) {
+    // PENDING is stored before the provider is asked: a crash after its answer, a duplicate
+    // delivery or a second member (a rebalance) resumes this payment with the same id, which
+    // the provider takes as its idempotency key and answers without charging again.
+    const pending =
+      existing ??
+      (await payments.claim(
+        startPayment({ orderId, userId, amountMinor: totalMinor, currency }, now()),
+      ));
+    if (pending.status !== 'PENDING') {
+      context.logger.info({ orderId, status: pending.status }, 'order already paid');
+      return;
+    }
+    const payment = settle(pending, await psp.authorize(pending, pending.paymentId));
+    // Only one attempt moves it from PENDING; the others find it settled and write nothing.
+    const settledHere = await payments.settle(payment);
+    if (settledHere) {
       paymentsTotal.inc({ status: payment.status });
       amountTotal.inc({ currency, status: payment.status }, payment.amountMinor);
     }
     context.logger.info(
-      { orderId, status: payment.status, reason: payment.reason, created },
-      created ? 'payment recorded' : 'order already paid',
+      { orderId, status: payment.status, reason: payment.reason, settledHere },
+      settledHere ? 'payment recorded' : 'order already paid',
     );
   };
 }
