@@ -172,6 +172,36 @@ describe('inventory HTTP API', () => {
       assert.deepEqual(get.body, expected);
     });
 
+    it('409 RESERVATION_MISMATCH for a repeat of an order id with other lines; nothing more is held', async () => {
+      await setStock('DIFF-1', 10);
+      await setStock('DIFF-2', 10);
+      assert.equal((await reserve('o-diff', [{ sku: 'DIFF-1', quantity: 2 }])).status, 201);
+      // The same order id after the cart changed (a retry with the same Idempotency-Key).
+      const changed = await reserve('o-diff', [
+        { sku: 'DIFF-1', quantity: 2 },
+        { sku: 'DIFF-2', quantity: 1 },
+      ]);
+      assert.equal(changed.status, 409);
+      assert.match(String(changed.headers['content-type']), /application\/problem\+json/);
+      const problem = changed.body as Problem & { lines: unknown };
+      assert.equal(problem.code, 'RESERVATION_MISMATCH');
+      assert.deepEqual(problem.lines, [{ sku: 'DIFF-1', quantity: 2 }]);
+      saw('post /reservations', changed.status);
+      // The same lines in another order, or a sku split in two, are the same request.
+      const same = await reserve('o-diff', [
+        { sku: 'DIFF-1', quantity: 1 },
+        { sku: 'DIFF-1', quantity: 1 },
+      ]);
+      assert.equal(same.status, 200);
+      assert.deepEqual(await level('DIFF-2'), {
+        sku: 'DIFF-2',
+        available: 10,
+        reserved: 0,
+        committed: 0,
+      });
+      assert.equal((await level('DIFF-1')).reserved, 2);
+    });
+
     it('409 INSUFFICIENT_STOCK names every short or unknown sku and holds nothing', async () => {
       await setStock('SOCK-1', 5);
       await setStock('SOCK-2', 1);

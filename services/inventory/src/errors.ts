@@ -6,6 +6,7 @@ export const InventoryErrorCode = {
   RESERVATION_NOT_FOUND: 'RESERVATION_NOT_FOUND',
   INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
   RESERVATION_IN_PROGRESS: 'RESERVATION_IN_PROGRESS',
+  RESERVATION_MISMATCH: 'RESERVATION_MISMATCH',
 } as const;
 
 /** Inventory holds no stock record for the sku. */
@@ -29,6 +30,19 @@ export function insufficientStock(skus: readonly string[]): AppError {
     409,
     `Not enough stock for ${skus.join(', ')}; nothing was reserved.`,
     { extensions: { skus: [...skus] } },
+  );
+}
+
+/** The order id was reserved before for other lines; `lines` are the ones it holds. */
+export function reservationMismatch(
+  orderId: string,
+  lines: readonly { sku: string; quantity: number }[],
+): AppError {
+  return new AppError(
+    InventoryErrorCode.RESERVATION_MISMATCH,
+    409,
+    `Order ${orderId} was reserved before with other lines; nothing more was reserved.`,
+    { extensions: { lines: lines.map(({ sku, quantity }) => ({ sku, quantity })) } },
   );
 }
 

@@ -2,7 +2,8 @@ import type { Metrics } from '@emporium/platform';
 import type { StockRepository } from './repositories/stock.repository.js';
 
 /** Outcomes of `POST /reservations`, the `outcome` label of `inventory_reservations_total`. */
-export type ReservationOutcome = 'reserved' | 'replayed' | 'insufficient_stock' | 'in_progress';
+export type ReservationOutcome =
+  'reserved' | 'replayed' | 'mismatch' | 'insufficient_stock' | 'in_progress';
 
 /** The part of a prom-client counter inventory uses (prom-client is the platform's dependency). */
 export interface LabelledCounter<L extends string> {

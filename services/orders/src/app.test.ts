@@ -24,6 +24,7 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { buildApp } from './app.js';
 import { configSchema, type Config } from './config.js';
+import { orderIdFor } from './domain/order-id.js';
 import { cartGateway } from './gateways/cart.gateway.js';
 import { catalogGateway } from './gateways/catalog.gateway.js';
 import { inventoryGateway } from './gateways/inventory.gateway.js';
@@ -56,6 +57,8 @@ class FakeUpstreams {
   catalogDelayMs = 0;
   /** Inventory answers this many 503s before working again. */
   inventoryFailures = 0;
+  /** Inventory answers a repeated order id with its stored lines whatever was asked (as before RESERVATION_MISMATCH). */
+  inventoryIgnoresLines = false;
   cartDeleteFails = false;
   private stubs: Partial<Record<Upstream, HttpStub>> = {};
 
@@ -110,7 +113,14 @@ class FakeUpstreams {
         const { orderId, lines } = body as { orderId: string; lines: Line[] };
         const existing = this.reservations.get(orderId);
         if (existing) {
-          json(res, 200, { orderId, status: 'RESERVED', lines: existing });
+          const same = (a: Line[], b: Line[]): boolean =>
+            JSON.stringify(a.map((l) => [l.sku, l.quantity])) ===
+            JSON.stringify(b.map((l) => [l.sku, l.quantity]));
+          if (same(existing, lines) || this.inventoryIgnoresLines) {
+            json(res, 200, { orderId, status: 'RESERVED', lines: existing });
+          } else {
+            problem(res, 409, 'RESERVATION_MISMATCH', { lines: existing });
+          }
           return;
         }
         const short = lines
@@ -548,6 +558,33 @@ describe('orders HTTP API', () => {
     assert.equal(await orders.collection.countDocuments({ userId: 'u-key-3' }), 0);
   });
 
+  it('422 IDEMPOTENCY_KEY_REUSED when a retry with the same key meets a reservation of other lines', async () => {
+    // The first try reserved one mug and died before storing its order; then the cart changed.
+    upstreams.product('SCARF-1', 500, 10);
+    const key = randomUUID();
+    upstreams.reservations.set(orderIdFor('u-changed', key), [{ sku: 'SCARF-1', quantity: 1 }]);
+    upstreams.carts.set('u-changed', [{ sku: 'SCARF-1', quantity: 3 }]);
+    const place = () =>
+      request(http.app).post('/orders').set('idempotency-key', key).send({ userId: 'u-changed' });
+    for (const ignores of [false, true]) {
+      // Also when inventory answers 200 with the old lines: any 2xx is not enough.
+      upstreams.inventoryIgnoresLines = ignores;
+      const response = await place();
+      record('post /orders', response.status);
+      assert.equal(response.status, 422);
+      assert.equal((response.body as { code: string }).code, 'IDEMPOTENCY_KEY_REUSED');
+    }
+    upstreams.inventoryIgnoresLines = false;
+    assert.equal(await orders.collection.countDocuments({ userId: 'u-changed' }), 0);
+    assert.equal(upstreams.carts.get('u-changed')?.[0]?.quantity, 3, 'the cart stays');
+    // A new key orders the cart as it is now.
+    const fresh = await request(http.app)
+      .post('/orders')
+      .set('idempotency-key', randomUUID())
+      .send({ userId: 'u-changed' });
+    assert.equal(fresh.status, 202);
+  });
+
   it('still accepts the order when the cart cannot be emptied', async () => {
     upstreams.carts.set('u-sticky', [{ sku: 'MUG-CER-350', quantity: 1 }]);
     upstreams.cartDeleteFails = true;
@@ -586,7 +623,7 @@ describe('orders HTTP API', () => {
     const tested = new Map([...exercised].map(([op, set]) => [op, [...set].sort()]));
     assert.deepEqual(Object.fromEntries(documented), Object.fromEntries(tested));
     assert.deepEqual(Object.fromEntries(documented), {
-      'post /orders': ['400', '403', '409', '413', '415'],
+      'post /orders': ['400', '403', '409', '413', '415', '422'],
       'get /orders/{id}': ['400', '404'],
       'get /orders': ['400', '403'],
     });

@@ -8,6 +8,7 @@ export const OrdersErrorCode = {
   UNKNOWN_SKU: 'UNKNOWN_SKU',
   MIXED_CURRENCIES: 'MIXED_CURRENCIES',
   OUT_OF_STOCK: 'OUT_OF_STOCK',
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
 } as const;
 
 /** No such order (or not one the caller may see). */
@@ -59,6 +60,18 @@ export function outOfStock(skus: readonly string[]): AppError {
       ? `Not enough stock of ${skus.join(', ')}.`
       : 'Not enough stock for this order.',
     { extensions: { skus: [...skus] } },
+  );
+}
+
+/**
+ * The Idempotency-Key was used before for a checkout of other lines (the cart changed between
+ * the first try and the retry); 422 as the IETF Idempotency-Key draft says for a reused key.
+ */
+export function idempotencyKeyReused(): AppError {
+  return new AppError(
+    OrdersErrorCode.IDEMPOTENCY_KEY_REUSED,
+    422,
+    'This Idempotency-Key was used for a checkout of a different cart; send a new key to order the cart as it is now.',
   );
 }
 

@@ -105,6 +105,16 @@ export function normalizeLines(lines: readonly ReservationLine[]): ReservationLi
     .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
 }
 
+/** Whether two requests name the same units: the same sums per sku, in any order. */
+export function sameLines(a: readonly ReservationLine[], b: readonly ReservationLine[]): boolean {
+  const x = normalizeLines(a);
+  const y = normalizeLines(b);
+  return (
+    x.length === y.length &&
+    x.every((line, i) => line.sku === y[i]?.sku && line.quantity === y[i].quantity)
+  );
+}
+
 /** How long units stay held for an order inventory has not seen placed (15 minutes). */
 export const DEFAULT_RESERVATION_TTL_MS = 15 * 60_000;
 

@@ -11,6 +11,7 @@ import {
   isExpiryUnfinished,
   isVisible,
   nextExpiryCheck,
+  sameLines,
   startReservation,
   type Reservation,
   type ReservationLine,
@@ -49,6 +50,8 @@ export interface DueExpiry {
 export type ReserveOutcome =
   | { kind: 'created'; reservation: VisibleReservation }
   | { kind: 'existing'; reservation: VisibleReservation }
+  /** The order id was reserved before for other lines: nothing is held for these. */
+  | { kind: 'mismatch'; reservation: Reservation }
   | { kind: 'short'; skus: string[] }
   | { kind: 'in-progress' };
 
@@ -332,8 +335,10 @@ export function reservationsRepository(
           await discardExpired(existing);
           continue;
         }
+        // An order id names one set of lines: a repeat with others (the cart changed before
+        // a retry with the same Idempotency-Key) is refused, not answered with the old ones.
+        if (!sameLines(existing.lines, lines)) return { kind: 'mismatch', reservation: existing };
         if (isVisible(existing)) return { kind: 'existing', reservation: existing };
-        // The stored lines win over the retry's: an order id names one set of lines.
         if (isAbandoned(existing, now(), timings.leaseMs) && (await claim(existing))) {
           return complete(existing);
         }

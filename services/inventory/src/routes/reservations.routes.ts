@@ -2,7 +2,12 @@ import { Id, Sku } from '@emporium/contracts';
 import type { Routes } from '@emporium/platform';
 import { z } from 'zod';
 import { isVisible, VISIBLE_STATUSES, type VisibleReservation } from '../domain/reservation.js';
-import { insufficientStock, reservationInProgress, reservationNotFound } from '../errors.js';
+import {
+  insufficientStock,
+  reservationInProgress,
+  reservationMismatch,
+  reservationNotFound,
+} from '../errors.js';
 import type { InventoryMetrics } from '../inventory.metrics.js';
 import type { ReservationsRepository } from '../repositories/reservations.repository.js';
 
@@ -52,7 +57,7 @@ export function reservationRoutes(
     {
       summary: "Reserves all lines of an order or none (idempotent by the order's id)",
       description:
-        'Called by orders. 201 when reserved now; 200 with the existing reservation when the order id was seen before (whatever its lines); 409 INSUFFICIENT_STOCK (`skus` names the short or unknown skus, nothing is held); 409 RESERVATION_IN_PROGRESS with Retry-After while another request for the same order is still reserving. A sku named twice holds the sum.',
+        'Called by orders. 201 when reserved now; 200 with the existing reservation when the order id was seen before with the same lines; 409 RESERVATION_MISMATCH (`lines` are the ones held) when it was seen with other lines; 409 INSUFFICIENT_STOCK (`skus` names the short or unknown skus, nothing is held); 409 RESERVATION_IN_PROGRESS with Retry-After while another request for the same order is still reserving. A sku named twice holds the sum.',
       body: ReserveRequestSchema,
       responses: { 200: ReservationSchema, 201: ReservationSchema, 409: 'problem' },
     },
@@ -68,6 +73,9 @@ export function reservationRoutes(
           metrics.reservations.inc({ outcome: 'replayed' });
           res.status(200).json(toJson(outcome.reservation));
           return;
+        case 'mismatch':
+          metrics.reservations.inc({ outcome: 'mismatch' });
+          throw reservationMismatch(orderId, outcome.reservation.lines);
         case 'short':
           metrics.reservations.inc({ outcome: 'insufficient_stock' });
           throw insufficientStock(outcome.skus);

@@ -3,8 +3,18 @@ import { z } from 'zod';
 import type { CartLine } from '../domain/order.js';
 import { upstreamRejected } from '../errors.js';
 
-/** The part of inventory's reservation answer orders relies on. */
-const ReservationSchema = z.object({ orderId: z.string(), status: z.string() });
+/** A reserved line as inventory answers it. */
+const LineSchema = z.object({ sku: z.string(), quantity: z.number() });
+
+/** The part of inventory's reservation answer orders relies on: what it holds for the order. */
+const ReservationSchema = z.object({
+  orderId: z.string(),
+  status: z.string(),
+  lines: z.array(LineSchema),
+});
+
+/** Inventory's 409 problem when the order id was reserved before with other lines. */
+const MismatchSchema = z.object({ code: z.literal('RESERVATION_MISMATCH') });
 
 /** Inventory's 409 problem, whose `skus` names the short or unknown skus. */
 const InsufficientStockSchema = z.object({
@@ -12,8 +22,19 @@ const InsufficientStockSchema = z.object({
   skus: z.array(z.string()).default([]),
 });
 
-/** The outcome of a reservation: done, or refused for these skus (nothing reserved). */
-export type ReservationResult = { ok: true } | { ok: false; skus: string[] };
+/**
+ * The outcome of a reservation: done; refused for these skus (nothing reserved); or the order
+ * id already holds other lines (a retry with the same Idempotency-Key after the cart changed).
+ */
+export type ReservationResult =
+  { ok: true } | { ok: false; skus: string[] } | { ok: false; mismatch: true };
+
+/** Units per sku, so two lists naming the same units in any order or split compare equal. */
+function units(lines: readonly { sku: string; quantity: number }[]): string {
+  const sums = new Map<string, number>();
+  for (const { sku, quantity } of lines) sums.set(sku, (sums.get(sku) ?? 0) + quantity);
+  return JSON.stringify([...sums].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
 
 /** The inventory service, as orders uses it. */
 export interface InventoryGateway {
@@ -36,10 +57,16 @@ export function inventoryGateway(client: UpstreamClient): InventoryGateway {
         headers: { 'idempotency-key': orderId },
         schema: ReservationSchema,
       });
-      if (response.ok) return { ok: true };
+      if (response.ok) {
+        // Any 2xx is not enough: the reservation must hold exactly these lines, or the order
+        // would promise units nobody holds.
+        if (units(response.body.lines) !== units(lines)) return { ok: false, mismatch: true };
+        return { ok: true };
+      }
       if (response.status === 409) {
         const problem = InsufficientStockSchema.safeParse(response.body);
         if (problem.success) return { ok: false, skus: problem.data.skus };
+        if (MismatchSchema.safeParse(response.body).success) return { ok: false, mismatch: true };
       }
       throw upstreamRejected(client.name, response.status);
     },

@@ -74,6 +74,11 @@ export function orderRoutes(
             'CART_EMPTY, CART_TOO_LARGE, UNKNOWN_SKU (`skus`), MIXED_CURRENCIES or ' +
             'OUT_OF_STOCK (`skus`); nothing was ordered.',
         },
+        422: {
+          description:
+            'IDEMPOTENCY_KEY_REUSED: the key was used before for a checkout of other lines ' +
+            '(the cart changed before the retry); nothing was ordered. Send a new key.',
+        },
         502: 'problem',
         504: 'problem',
       },

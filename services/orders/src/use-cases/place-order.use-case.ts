@@ -1,7 +1,14 @@
 import { AppError, type Logger } from '@emporium/platform';
 import { orderIdFor } from '../domain/order-id.js';
 import { checkCart, newOrder, price, type Order, type Pricing } from '../domain/order.js';
-import { cartEmpty, cartTooLarge, mixedCurrencies, outOfStock, unknownSku } from '../errors.js';
+import {
+  cartEmpty,
+  cartTooLarge,
+  idempotencyKeyReused,
+  mixedCurrencies,
+  outOfStock,
+  unknownSku,
+} from '../errors.js';
 import type { CartGateway } from '../gateways/cart.gateway.js';
 import type { CatalogGateway } from '../gateways/catalog.gateway.js';
 import type { InventoryGateway } from '../gateways/inventory.gateway.js';
@@ -85,7 +92,9 @@ export function placeOrderUseCase(deps: PlaceOrderDeps): PlaceOrder {
     const priced = price(cart.lines, products);
     if (!priced.ok) throw pricingError(priced, userId);
     const reservation = await deps.inventory.reserve(orderId, priced.lines);
-    if (!reservation.ok) throw outOfStock(reservation.skus);
+    if (!reservation.ok) {
+      throw 'mismatch' in reservation ? idempotencyKeyReused() : outOfStock(reservation.skus);
+    }
     const order = newOrder(
       {
         orderId,
