@@ -44,9 +44,6 @@ runtime.consumer(
     groupId: 'orders',
     metrics,
     logger,
-    // Generous: a MongoDB blip or a lost race must not send a saga event to the DLQ.
-    maxAttempts: 8,
-    backoff: { initialMs: 200, maxMs: 5000 },
   })
     .on(paymentsTopic, faults.wrap('handler:payments.v1', paymentsHandler(saga)))
     .on(shipmentsTopic, faults.wrap('handler:shipments.v1', shipmentsHandler(saga))),

@@ -122,6 +122,8 @@ export {
   createConsumerRunner,
   DLQ_HEADERS,
   eventHandler,
+  isTransientError,
+  RetryLaterError,
   type BackoffOptions,
   type ConsumerRunner,
   type ConsumerRunnerOptions,

@@ -1,6 +1,6 @@
 import type { shipmentsTopic } from '@emporium/contracts';
 import { ShipmentDispatched } from '@emporium/contracts';
-import type { EventHandler, TopicData } from '@emporium/platform';
+import { RetryLaterError, type EventHandler, type TopicData } from '@emporium/platform';
 import type { InventoryMetrics } from '../inventory.metrics.js';
 import type { ReservationsRepository } from '../repositories/reservations.repository.js';
 
@@ -13,8 +13,10 @@ export function shipmentsHandler(
     if (!ShipmentDispatched.is(event)) return;
     const { orderId } = event.data;
     const outcome = await reservations.commit(orderId);
-    // Throwing makes the runner retry, then dead-letter: the event is never silently dropped.
-    if (outcome === 'pending') throw new Error(`reservation of ${orderId} is still in progress`);
+    // Another request is still reserving (or the sweeper will expire its abandoned attempt):
+    // the runner retries for as long as that lasts, never dead-letters it.
+    if (outcome === 'pending')
+      throw new RetryLaterError(`reservation of ${orderId} is still in progress`);
     if (outcome === 'settled') metrics.settled.inc({ status: 'COMMITTED' });
     const level = outcome === 'unknown' || outcome === 'conflict' ? 'warn' : 'info';
     context.logger[level]({ orderId, outcome }, 'shipment dispatched: reservation committed');

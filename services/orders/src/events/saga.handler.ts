@@ -6,7 +6,12 @@ import {
   type paymentsTopic,
   type shipmentsTopic,
 } from '@emporium/contracts';
-import type { EventHandler, Logger, TopicData } from '@emporium/platform';
+import {
+  RetryLaterError,
+  type EventHandler,
+  type Logger,
+  type TopicData,
+} from '@emporium/platform';
 import { decide, type Decision, type OrderEvent } from '../domain/order.js';
 import type { OrderMetrics } from '../order-metrics.js';
 import type { OrdersRepository } from '../repositories/orders.repository.js';
@@ -85,9 +90,7 @@ async function applyEvent(
     if (relaying) {
       // Throwing after the wait hands the event to the runner's retries with backoff.
       if (Date.now() >= relayDeadline) {
-        throw new SagaEventError(
-          `Order ${orderId} still has unsent outbox events; retrying later.`,
-        );
+        throw new RetryLaterError(`Order ${orderId} still has unsent outbox events.`);
       }
       await sleep(RELAY_POLL_MS);
       continue;
@@ -95,7 +98,7 @@ async function applyEvent(
     round += 1;
     if (await deps.orders.save(order, decision.next)) applied = decision;
   }
-  throw new SagaEventError(`Order ${orderId} kept changing under the event; retrying later.`);
+  throw new RetryLaterError(`Order ${orderId} kept changing under the event.`);
 }
 
 /** Orders' handler of `payments.v1`: PaymentAuthorized → PAID, PaymentDeclined → CANCELLED. */

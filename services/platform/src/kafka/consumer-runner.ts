@@ -19,6 +19,7 @@ import kafkajs, {
   type Producer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
+import { AppError } from '../errors.js';
 import { traceExemplar, type Metrics } from '../telemetry/metrics.js';
 import {
   CloudEventDecodeError,
@@ -107,9 +108,16 @@ export interface ConsumerRunnerOptions {
   handlers?: readonly TopicHandler[];
   metrics: Metrics;
   logger: Logger;
-  /** Handler attempts in total (first try included) before the record is dead-lettered. */
+  /**
+   * Handler attempts in total (first try included) before a record whose handler keeps failing
+   * is dead-lettered; 3 by default. Transient failures ({@link isTransientError}) do not count:
+   * they are retried for as long as they last.
+   */
   maxAttempts?: number;
-  /** Defaults to 200 ms doubling up to 5 s. */
+  /**
+   * Waits between attempts: 100 ms doubling up to 5 s by default. A poison record thus holds
+   * its partition for 0.3 s (3 attempts), not for the time a dependency takes to come back.
+   */
   backoff?: BackoffOptions;
   idempotency?: IdempotencyStore;
   /**
@@ -117,7 +125,10 @@ export interface ConsumerRunnerOptions {
    * so events published before a service's first start are not skipped.
    */
   fromBeginning?: boolean;
-  /** Partitions processed in parallel (each still in order); 1 by default. */
+  /**
+   * Partitions processed in parallel (each still in order); 4 by default, so one partition
+   * waiting on a retry does not hold up the member's other partitions.
+   */
   partitionsConsumedConcurrently?: number;
   /** Further kafkajs consumer settings (session timeout, fetch sizes, …). */
   consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
@@ -171,6 +182,36 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
+/**
+ * Thrown by a handler for a condition that passes by itself (a race lost, another writer not
+ * done yet): the runner retries it with backoff for as long as it lasts and never
+ * dead-letters it.
+ */
+export class RetryLaterError extends Error {
+  override readonly name: string = 'RetryLaterError';
+}
+
+/** Error codes of a connection that failed or dropped: the dependency is away, not the event bad. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+/**
+ * Whether a handler's error says "not now" rather than "never": a dependency unavailable or
+ * too slow (503/504/429 `AppError`s, which the platform's MongoDB, Redis and upstream clients
+ * throw), a dropped connection, or a {@link RetryLaterError}. Such an event is retried until
+ * it succeeds (its partition waits, as it must to keep the order); anything else is a poison
+ * event, retried `maxAttempts` times in all and dead-lettered.
+ */
+export function isTransientError(error: unknown): boolean {
+  if (error instanceof RetryLaterError) return true;
+  if (error instanceof AppError) return [429, 503, 504].includes(error.status);
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+  // ioredis gives up on a command after its retries with this error while Redis is away.
+  if (error.name === 'MaxRetriesPerRequestError') return true;
+  return error.cause !== undefined && isTransientError(error.cause);
+}
+
 /** The delay before retry number `attempt` (1 after the first failure), in ms. */
 export function backoffDelay(attempt: number, backoff: BackoffOptions): number {
   return Math.min(backoff.maxMs, backoff.initialMs * 2 ** (attempt - 1));
@@ -188,7 +229,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new RangeError('maxAttempts must be an integer of at least 1.');
   }
-  const backoff = options.backoff ?? { initialMs: 200, maxMs: 5000 };
+  const backoff = options.backoff ?? { initialMs: 100, maxMs: 5000 };
   const dlqTopic = deadLetterTopic(groupId);
   const m = messagingMetrics(options.metrics);
   const tracer = trace.getTracer(TRACER_NAME);
@@ -295,6 +336,8 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       event_id: event.id,
       event_type: event.type,
     });
+    // Failures that are the event's own (not a dependency away): these lead to the DLQ.
+    let poisonAttempts = 0;
     for (let attempt = 1; ; attempt++) {
       span.setAttribute(MessagingAttr.DELIVERY_ATTEMPTS, attempt);
       try {
@@ -315,16 +358,20 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         if (idempotency) await idempotency.markProcessed(event.id, groupId);
         return 'success';
       } catch (error) {
-        m.processFailures.inc({ ...labels, reason: 'handler-error' });
+        const transient = isTransientError(error);
+        m.processFailures.inc({ ...labels, reason: transient ? 'transient' : 'handler-error' });
         span.recordException(error instanceof Error ? error : String(error));
-        if (attempt >= maxAttempts) {
+        if (!transient) poisonAttempts += 1;
+        if (poisonAttempts >= maxAttempts) {
           await deadLetter(payload, 'handler-failed', errorMessage(error), attempt, span);
           return 'dead-lettered';
         }
-        const delay = backoffDelay(attempt, backoff);
+        const delay = backoffDelay(transient ? attempt : poisonAttempts, backoff);
         recordLogger.warn(
-          { err: error, attempt, max_attempts: maxAttempts, retry_in_ms: delay },
-          'Event handler failed; retrying',
+          { err: error, attempt, transient, max_attempts: maxAttempts, retry_in_ms: delay },
+          transient
+            ? 'Event handler cannot proceed yet; retrying'
+            : 'Event handler failed; retrying',
         );
         try {
           await sleep(delay, undefined, { signal: stopping.signal });
@@ -443,7 +490,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         });
         await c.run({
           autoCommit: true,
-          partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+          partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
           eachMessage,
         });
       } catch (error) {

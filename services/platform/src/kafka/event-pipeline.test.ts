@@ -6,7 +6,7 @@ import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import kafkajs, { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { pino } from 'pino';
 import { z } from 'zod';
-import { AppError } from '../errors.js';
+import { AppError, errors } from '../errors.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { startTelemetry, type Telemetry } from '../telemetry/sdk.js';
 import { encodeCloudEvent } from './cloudevents.js';
@@ -14,6 +14,7 @@ import {
   createConsumerRunner,
   DLQ_HEADERS,
   eventHandler,
+  RetryLaterError,
   type ConsumerRunner,
   type ConsumerRunnerOptions,
   type IdempotencyStore,
@@ -335,6 +336,62 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
     const histogram = 'messaging_process_duration_seconds';
     assert.equal(await sample(histogram, { ...labels, outcome: 'dead-lettered' }, count), 1);
     assert.equal(await sample(histogram, { ...labels, outcome: 'success' }, count), 1);
+  });
+
+  it('retries a transient failure for as long as it lasts and never dead-letters it; a poison record holds its partition for 3 quick attempts', async () => {
+    const { topic, groupId } = fresh();
+    await ensureTopics(kafka, { topics: [topic], consumerGroups: [groupId] });
+    const attempts = new Map<string, number[]>();
+    const done: string[] = [];
+    await startRunner({
+      groupId,
+      // Short waits: what is tested is the number of attempts, not their spacing.
+      backoff: { initialMs: 10, maxMs: 50 },
+      handlers: [
+        eventHandler(topic, (event, ctx) => {
+          attempts.set(event.id, [...(attempts.get(event.id) ?? []), ctx.attempt]);
+          // A database away for 6 attempts (twice maxAttempts), then back.
+          if (event.data.orderId === 'db-down' && ctx.attempt <= 6) {
+            throw errors.unavailable('The database is unavailable.');
+          }
+          if (event.data.orderId === 'race' && ctx.attempt <= 4) {
+            throw new RetryLaterError('another writer is not done yet');
+          }
+          if (event.data.orderId === 'poison') throw new Error('cannot be handled');
+          done.push(event.id);
+          return Promise.resolve();
+        }),
+      ],
+    });
+    const type = 'com.emporium.test.OrderPlaced';
+    // One key, one partition: each record waits for the one before it.
+    for (const [id, orderId] of [
+      ['e-db', 'db-down'],
+      ['e-race', 'race'],
+      ['e-poison', 'poison'],
+      ['e-after', 'fine'],
+    ] as const) {
+      await producer.publish(topic, { id, type, key: 'same', data: { orderId, total: 1 } });
+    }
+    await eventually('the record after the poison one', () =>
+      Promise.resolve(done.includes('e-after') ? true : undefined),
+    );
+    assert.deepEqual(done, ['e-db', 'e-race', 'e-after']);
+    assert.deepEqual(attempts.get('e-db'), [1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(attempts.get('e-race'), [1, 2, 3, 4, 5]);
+    assert.deepEqual(attempts.get('e-poison'), [1, 2, 3]);
+    assert.equal(await recordCount(`${groupId}.dlq`), 1);
+    const [dead] = await readTopic(`${groupId}.dlq`, 1);
+    assert.equal(dead && header(dead, 'ce_id'), 'e-poison');
+    const labels = { topic: topic.name, consumer_group: groupId };
+    assert.equal(
+      await sample('messaging_process_failures_total', { ...labels, reason: 'transient' }),
+      10,
+    );
+    assert.equal(
+      await sample('messaging_process_failures_total', { ...labels, reason: 'handler-error' }),
+      3,
+    );
   });
 
   it('skips an event id the idempotency store has seen, and commits past it', async () => {

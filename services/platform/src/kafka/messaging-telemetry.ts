@@ -76,7 +76,7 @@ export function messagingMetrics(metrics: Metrics): MessagingMetrics {
     }),
     processFailures: metrics.counter({
       name: 'messaging_process_failures_total',
-      help: 'Processing failures: invalid records, failed handler attempts, failed dead-letter sends.',
+      help: 'Processing failures by reason: invalid (record), handler-error (counts toward the DLQ), transient (a dependency away; retried until it passes), dead-letter-error.',
       labelNames: ['topic', 'consumer_group', 'reason'],
     }),
     deadLettered: metrics.counter({
