@@ -1,7 +1,9 @@
 import {
   baseConfigSchema,
+  checkLeaderElection,
   envVar,
   kafkaConfigShape,
+  leaderElectionConfigShape,
   loadConfigOrExit,
   mongoConfigShape,
   outboxConfigShape,
@@ -11,17 +13,23 @@ import {
 import type { z } from 'zod';
 
 /** Every variable catalog reads. */
-export const configSchema = baseConfigSchema.extend({
-  ...kafkaConfigShape,
-  ...mongoConfigShape,
-  ...outboxConfigShape,
-  ...redisConfigShape,
-  MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('catalog'),
-  /** Load the demo catalogue at start when the products collection is empty. */
-  CATALOG_SEED: envVar.bool().default(true),
-  /** Lifetime of a cached product in Redis; also the bound on how stale a cached read can be. */
-  CATALOG_CACHE_TTL_SECONDS: envVar.int(1, 86_400).default(60),
-});
+export const configSchema = baseConfigSchema
+  .extend({
+    ...kafkaConfigShape,
+    ...mongoConfigShape,
+    ...outboxConfigShape,
+    ...leaderElectionConfigShape,
+    /** The Lease whose holder relays the outbox (with replicas, one relays). */
+    LEADER_ELECTION_LEASE_NAME:
+      leaderElectionConfigShape.LEADER_ELECTION_LEASE_NAME.default('catalog-outbox-relay'),
+    ...redisConfigShape,
+    MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('catalog'),
+    /** Load the demo catalogue at start when the products collection is empty. */
+    CATALOG_SEED: envVar.bool().default(true),
+    /** Lifetime of a cached product in Redis; also the bound on how stale a cached read can be. */
+    CATALOG_CACHE_TTL_SECONDS: envVar.int(1, 86_400).default(60),
+  })
+  .superRefine(checkLeaderElection);
 
 /** Catalog's parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

@@ -31,6 +31,7 @@ runtime.relay({
   producer: await runtime.producer(kafka),
   topics: [catalogTopic],
   intervalMs: config.OUTBOX_INTERVAL_MS,
+  leaderElection: config,
   mutex: products.mutex,
   mutexKeyField: 'id',
 });

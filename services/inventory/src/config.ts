@@ -1,9 +1,9 @@
 import {
   baseConfigSchema,
+  checkLeaderElection,
   envVar,
   kafkaConfigShape,
   leaderElectionConfigShape,
-  leaderElectionTimingIssues,
   loadConfigOrExit,
   mongoConfigShape,
   type Environment,
@@ -31,11 +31,7 @@ export const configSchema = baseConfigSchema
     LEADER_ELECTION_LEASE_NAME:
       leaderElectionConfigShape.LEADER_ELECTION_LEASE_NAME.default('inventory-sweeper'),
   })
-  .superRefine((config, ctx) => {
-    for (const issue of leaderElectionTimingIssues(config)) {
-      ctx.addIssue({ code: 'custom', path: [issue.path], message: issue.message });
-    }
-  });
+  .superRefine(checkLeaderElection);
 
 /** Inventory's parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

@@ -26,16 +26,13 @@ const kafka = await runtime.kafka(config, {
   produces: [ordersTopic],
   consumes: [paymentsTopic, shipmentsTopic],
 });
-// Only one replica may relay, or events would be published once per replica. For now every
-// replica is the leader (one replica); the platform's kube leader election will drive this.
-const isLeader = (): boolean => true;
 runtime.relay({
   collections: orders.collection,
   producer: await runtime.producer(kafka),
   topics: [ordersTopic],
   intervalMs: config.OUTBOX_INTERVAL_MS,
+  leaderElection: config,
   mutex: orders.mutex,
-  isLeader,
 });
 const saga = { orders, metrics: orderMetrics(metrics) };
 runtime.consumer(

@@ -20,6 +20,7 @@ runtime.relay({
   producer: await runtime.producer(kafka),
   topics: [paymentsTopic],
   intervalMs: config.OUTBOX_INTERVAL_MS,
+  leaderElection: config,
 });
 const psp = simulatedPspGateway({
   latencyMs: config.PSP_LATENCY_MS,

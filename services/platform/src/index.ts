@@ -242,6 +242,7 @@ export {
 } from './kube/leader-election.js';
 export {
   holderIdentity,
+  checkLeaderElection,
   leaderElectionConfigShape,
   leaderElectionEnabled,
   leaderElectionTimingIssues,

@@ -1,6 +1,8 @@
 import {
   baseConfigSchema,
+  checkLeaderElection,
   kafkaConfigShape,
+  leaderElectionConfigShape,
   loadConfigOrExit,
   mongoConfigShape,
   outboxConfigShape,
@@ -9,14 +11,20 @@ import {
 import { z } from 'zod';
 
 /** Every variable shipping reads. */
-export const configSchema = baseConfigSchema.extend({
-  ...kafkaConfigShape,
-  ...mongoConfigShape,
-  ...outboxConfigShape,
-  MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('shipping'),
-  /** The carrier every shipment is handed to (a simulated one). */
-  SHIPPING_CARRIER: z.string().min(1).max(50).default('EMPORIUM-POST'),
-});
+export const configSchema = baseConfigSchema
+  .extend({
+    ...kafkaConfigShape,
+    ...mongoConfigShape,
+    ...outboxConfigShape,
+    ...leaderElectionConfigShape,
+    /** The Lease whose holder relays the outbox (with replicas, one relays). */
+    LEADER_ELECTION_LEASE_NAME:
+      leaderElectionConfigShape.LEADER_ELECTION_LEASE_NAME.default('shipping-outbox-relay'),
+    MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('shipping'),
+    /** The carrier every shipment is handed to (a simulated one). */
+    SHIPPING_CARRIER: z.string().min(1).max(50).default('EMPORIUM-POST'),
+  })
+  .superRefine(checkLeaderElection);
 
 /** Shipping's parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

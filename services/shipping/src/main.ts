@@ -22,6 +22,7 @@ runtime.relay({
   producer: await runtime.producer(kafka),
   topics: [shipmentsTopic],
   intervalMs: config.OUTBOX_INTERVAL_MS,
+  leaderElection: config,
 });
 runtime.consumer(
   createConsumerRunner({ kafka, groupId: 'shipping', metrics, logger }).on(

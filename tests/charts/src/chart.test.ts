@@ -308,24 +308,35 @@ describe('charts/emporium: rendered profiles', () => {
     );
   });
 
-  it('least privilege: an API token and a Lease Role for inventory alone; default deny plus the topology', () => {
+  it('least privilege: an API token and a Lease Role only for the services that elect a leader, each for its own Lease; default deny plus the topology', () => {
     const objects = render('minimal');
+    // Inventory's sweeper and each outbox relay run on the holder of their Lease.
+    const leases: Record<string, string> = {
+      catalog: 'catalog-outbox-relay',
+      inventory: 'inventory-sweeper',
+      orders: 'orders-outbox-relay',
+      payments: 'payments-outbox-relay',
+      shipping: 'shipping-outbox-relay',
+    };
     for (const { name } of SERVICES)
-      assert.equal(pod(objects, name).automountServiceAccountToken, name === 'inventory', name);
+      assert.equal(pod(objects, name).automountServiceAccountToken, name in leases, name);
     const roles = objects.filter((o) => o.kind === 'Role');
     assert.deepEqual(
-      roles.map((r) => r.metadata.name),
-      ['inventory-leader-election'],
+      roles.map((r) => r.metadata.name).sort(),
+      Object.keys(leases).map((name) => `${name}-leader-election`),
     );
-    assert.deepEqual(roles[0]?.rules, [
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-      {
-        apiGroups: ['coordination.k8s.io'],
-        resources: ['leases'],
-        resourceNames: ['inventory-sweeper'],
-        verbs: ['get', 'update'],
-      },
-    ]);
+    for (const role of roles) {
+      const service = role.metadata.name.replace(/-leader-election$/, '');
+      assert.deepEqual(role.rules, [
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        {
+          apiGroups: ['coordination.k8s.io'],
+          resources: ['leases'],
+          resourceNames: [leases[service]],
+          verbs: ['get', 'update'],
+        },
+      ]);
+    }
     find(objects, 'NetworkPolicy', 'emporium-default-deny');
     const catalog = find(objects, 'NetworkPolicy', 'catalog').spec as {
       ingress: { from: { podSelector?: { matchLabels: Record<string, string> } }[] }[];

@@ -69,6 +69,16 @@ export function leaderElectionTimingIssues(
   return issues;
 }
 
+/**
+ * A schema's superRefine that reports {@link leaderElectionTimingIssues} on their variables:
+ * `baseConfigSchema.extend({ ...leaderElectionConfigShape }).superRefine(checkLeaderElection)`.
+ */
+export function checkLeaderElection(config: LeaderElectionConfig, ctx: z.RefinementCtx): void {
+  for (const issue of leaderElectionTimingIssues(config)) {
+    ctx.addIssue({ code: 'custom', path: [issue.path], message: issue.message });
+  }
+}
+
 /** True when the config names a cluster (in a pod, or a kubeconfig) and election is not off. */
 export function leaderElectionEnabled(config: LeaderElectionConfig): boolean {
   return (

@@ -9,6 +9,7 @@ import { createReadiness, type Readiness } from '../http/readiness.js';
 import type { ConsumerRunner } from '../kafka/consumer-runner.js';
 import { createEventProducer, type EventProducer } from '../kafka/event-producer.js';
 import { createKafka } from '../kafka/kafka-client.js';
+import { startLeadership, type LeaderElectionConfig } from '../kube/leadership.js';
 import { ensureTopics, type TopicDefinition } from '../kafka/topics.js';
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.js';
 import { createLogger, type Logger } from '../logging/logger.js';
@@ -44,6 +45,11 @@ export type RelayOptions<T extends Document = Document> = Omit<
   producer: EventProducer;
   /** The topics the relayed events go to. */
   topics: readonly TopicDefinition<unknown>[];
+  /**
+   * With replicas: only the holder of this config's Lease relays, or every replica would
+   * publish each event (and race the others' marks). Without a cluster the process leads alone.
+   */
+  leaderElection?: LeaderElectionConfig;
 };
 
 /**
@@ -154,16 +160,31 @@ export function createServiceRuntime(name: string, config: BaseConfig): ServiceR
       lifecycle.onShutdown('clients', 'kafka producer', () => producer.disconnect());
       return producer;
     },
-    relay: ({ producer, topics, ...options }) => {
+    relay: ({ producer, topics, leaderElection, ...options }) => {
+      // The next safety-net scan after a replica takes the Lease finds what is pending.
+      const leadership =
+        leaderElection &&
+        startLeadership(leaderElection, {
+          logger,
+          metrics,
+          onStartedLeading: () => undefined,
+          onStoppedLeading: () => undefined,
+        });
       const relay = createOutboxRelay({
         isPoison: isPoisonPublishError,
         ...options,
+        ...(leadership ? { isLeader: () => leadership.isLeader() } : {}),
         publish: outboxPublisher(producer, topics),
         metrics,
         logger,
       });
       relays.push(relay);
-      lifecycle.onShutdown('workers', 'outbox relay', () => relay.stop());
+      // The round in flight finishes before the Lease goes, so the next leader never relays
+      // beside this one.
+      lifecycle.onShutdown('workers', 'outbox relay', async () => {
+        await relay.stop();
+        await leadership?.stop();
+      });
       return relay;
     },
     consumer: (runner) => {
