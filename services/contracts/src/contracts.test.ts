@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { CloudEvent } from '@emporium/platform';
+import { checkEvent, type CloudEvent } from '@emporium/platform';
 import { Ajv, type AnySchema } from 'ajv';
 import addFormats from 'ajv-formats';
 import {
@@ -52,6 +52,16 @@ describe('contracts', () => {
     assert.equal(ordersTopic.schema.safeParse({ ...placed, lines: [] }).success, false);
     assert.equal(ordersTopic.schema.safeParse({ ...placed, totalMinor: 12.5 }).success, false);
     assert.equal(ordersTopic.schema.safeParse({ orderId: 'o-1' }).success, false);
+  });
+
+  it("checks an event against its own type: an unknown type or another type's data is refused", () => {
+    assert.deepEqual(checkEvent(ordersTopic, OrderPlaced.type, placed), { ok: true, data: placed });
+    const unknown = checkEvent(ordersTopic, 'com.emporium.orders.OrderTeleported', placed);
+    assert.equal(unknown.ok, false);
+    assert.match(JSON.stringify(unknown), /is not an event type of orders\.v1/);
+    // OrderPlaced's data under OrderCancelled's type passes the topic's union, not its type.
+    assert.equal(ordersTopic.schema.safeParse(placed).success, true);
+    assert.equal(checkEvent(ordersTopic, OrderCancelled.type, placed).ok, false);
   });
 
   it('narrows events by type and re-validates the data', () => {

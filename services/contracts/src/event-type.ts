@@ -55,8 +55,14 @@ export function eventTopic<const E extends readonly EventType<unknown>[]>(
   const [first, ...rest] = schemas;
   if (!first) throw new TypeError(`topic ${name} declares no event types`);
   const schema: z.ZodType<Data> = rest.length === 0 ? first : z.union([first, ...rest]);
+  const byType = new Map(
+    options.events.map((e) => [e.type, e.schema as unknown as z.ZodType<Data>] as const),
+  );
   return Object.freeze({
     ...defineTopic(name, schema),
+    // An event is checked against its own type's schema; a type the topic does not carry is
+    // refused (by the producer before sending, by consumers into their DLQ).
+    schemaOf: (type: string) => byType.get(type),
     summary: options.summary,
     producer: options.producer,
     events: options.events as unknown as readonly EventType<Data>[],

@@ -27,7 +27,7 @@ const kafka = await runtime.kafka(config, {
 });
 const business = inventoryMetrics(metrics, stock);
 runtime.consumer(
-  createConsumerRunner({ kafka, groupId: 'inventory', metrics, logger })
+  createConsumerRunner({ kafka, groupId: config.KAFKA_GROUP_ID ?? 'inventory', metrics, logger })
     .on(
       catalogTopic,
       faults.wrap(

@@ -18,7 +18,12 @@ const topics = [ordersTopic, paymentsTopic, shipmentsTopic] as const;
 const kafka = await runtime.kafka(config, { consumes: topics });
 const handler = notificationHandler(notifications, metrics);
 runtime.consumer(
-  createConsumerRunner({ kafka, groupId: 'notifications', metrics, logger })
+  createConsumerRunner({
+    kafka,
+    groupId: config.KAFKA_GROUP_ID ?? 'notifications',
+    metrics,
+    logger,
+  })
     .on(ordersTopic, faults.wrap('handler:orders.v1', handler))
     .on(paymentsTopic, faults.wrap('handler:payments.v1', handler))
     .on(shipmentsTopic, faults.wrap('handler:shipments.v1', handler)),

@@ -38,7 +38,7 @@ const saga = { orders, metrics: orderMetrics(metrics) };
 runtime.consumer(
   createConsumerRunner({
     kafka,
-    groupId: 'orders',
+    groupId: config.KAFKA_GROUP_ID ?? 'orders',
     metrics,
     logger,
   })

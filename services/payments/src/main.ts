@@ -27,7 +27,7 @@ const psp = simulatedPspGateway({
   declineRate: config.PSP_DECLINE_RATE,
 });
 runtime.consumer(
-  createConsumerRunner({ kafka, groupId: 'payments', metrics, logger }).on(
+  createConsumerRunner({ kafka, groupId: config.KAFKA_GROUP_ID ?? 'payments', metrics, logger }).on(
     ordersTopic,
     faults.wrap('handler:orders.v1', ordersHandler(payments, psp, metrics)),
   ),

@@ -149,6 +149,7 @@ export {
   type ProcessOutcome,
 } from './kafka/messaging-telemetry.js';
 export {
+  checkEvent,
   deadLetterTopic,
   defineTopic,
   ensureTopics,

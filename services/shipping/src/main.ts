@@ -25,7 +25,7 @@ runtime.relay({
   leaderElection: config,
 });
 runtime.consumer(
-  createConsumerRunner({ kafka, groupId: 'shipping', metrics, logger }).on(
+  createConsumerRunner({ kafka, groupId: config.KAFKA_GROUP_ID ?? 'shipping', metrics, logger }).on(
     paymentsTopic,
     faults.wrap('handler:payments.v1', paymentsHandler(shipments, config.SHIPPING_CARRIER)),
   ),

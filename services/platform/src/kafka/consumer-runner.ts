@@ -34,7 +34,7 @@ import {
   type DeadLetterReason,
   type ProcessOutcome,
 } from './messaging-telemetry.js';
-import { deadLetterTopic, formatIssues, type TopicDefinition } from './topics.js';
+import { checkEvent, deadLetterTopic, type TopicDefinition } from './topics.js';
 
 /** What a handler knows about the record besides the event. */
 export interface EventContext {
@@ -70,12 +70,11 @@ export function eventHandler<T>(topic: TopicDefinition<T>, handler: EventHandler
   return {
     topic: topic.name,
     prepare(event) {
-      const parsed = topic.schema.safeParse(event.data);
-      if (!parsed.success) {
-        const issues = formatIssues(parsed.error.issues).join('; ');
+      const parsed = checkEvent(topic, event.type, event.data);
+      if (!parsed.ok) {
         return {
           ok: false,
-          error: `Event data does not match the schema of ${topic.name}: ${issues}`,
+          error: `Event does not match the schema of ${topic.name}: ${parsed.issues.join('; ')}`,
         };
       }
       const typed: CloudEvent<T> = { ...event, data: parsed.data };

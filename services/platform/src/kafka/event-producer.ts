@@ -20,7 +20,7 @@ import {
   type CloudEvent,
 } from './cloudevents.js';
 import { MessagingAttr, messagingMetrics, TRACER_NAME } from './messaging-telemetry.js';
-import { formatIssues, type TopicDefinition } from './topics.js';
+import { checkEvent, type TopicDefinition } from './topics.js';
 
 /** An event to publish; the producer fills in the rest of the CloudEvents envelope. */
 export interface OutgoingEvent<T> {
@@ -107,10 +107,10 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
   });
 
   async function publish<T>(topic: TopicDefinition<T>, event: OutgoingEvent<T>): Promise<void> {
-    const parsed = topic.schema.safeParse(event.data);
-    if (!parsed.success) {
+    const parsed = checkEvent(topic, event.type, event.data);
+    if (!parsed.ok) {
       m.sent.inc({ topic: topic.name, outcome: 'invalid' });
-      throw new EventSchemaError(topic.name, formatIssues(parsed.error.issues));
+      throw new EventSchemaError(topic.name, parsed.issues);
     }
     const envelope: CloudEvent<T> = {
       specversion: CLOUDEVENTS_SPEC_VERSION,

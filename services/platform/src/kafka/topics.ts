@@ -9,6 +9,31 @@ export interface TopicDefinition<T> {
   readonly version: number;
   /** Validates `data` on produce and on consume. */
   readonly schema: z.ZodType<T>;
+  /**
+   * The schema of one event type's data, when the topic declares its types: an event of a type
+   * it does not declare is refused (undefined), and data is checked against its own type's
+   * schema rather than any type's. Without it `schema` alone decides.
+   */
+  readonly schemaOf?: (type: string) => z.ZodType<T> | undefined;
+}
+
+/** What checking an event against its topic found: its parsed data, or why it is refused. */
+export type EventCheck<T> =
+  { readonly ok: true; readonly data: T } | { readonly ok: false; readonly issues: string[] };
+
+/** Checks an event's type and data against its topic (on produce and on consume alike). */
+export function checkEvent<T>(
+  topic: TopicDefinition<T>,
+  type: string,
+  data: unknown,
+): EventCheck<T> {
+  const schema = topic.schemaOf ? topic.schemaOf(type) : topic.schema;
+  if (!schema)
+    return { ok: false, issues: [`type: ${type} is not an event type of ${topic.name}`] };
+  const parsed = schema.safeParse(data);
+  return parsed.success
+    ? { ok: true, data: parsed.data }
+    : { ok: false, issues: formatIssues(parsed.error.issues) };
 }
 
 /** The data type of a topic's events, e.g. `TopicData<typeof ordersTopic>`. */

@@ -133,7 +133,7 @@ export function createServiceRuntime(name: string, config: BaseConfig): ServiceR
       });
       await ensureTopics(kafka, {
         topics: [...produces, ...consumes],
-        consumerGroups: consumes.length > 0 ? [name] : [],
+        consumerGroups: consumes.length > 0 ? [kafkaConfig.KAFKA_GROUP_ID ?? name] : [],
       });
       return kafka;
     },

@@ -9,6 +9,15 @@ export const kafkaConfigShape = {
   KAFKA_SASL_MECHANISM: z.enum(['scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  /**
+   * The consumer group (and its DLQ, `<group>.dlq`); the service's name by default. A new name
+   * reads every topic from its start: a replay, which must change nothing (handlers are
+   * idempotent).
+   */
+  KAFKA_GROUP_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, 'expected a consumer group name (A-Z a-z 0-9 . _ -)')
+    .optional(),
 };
 
 /** The variables of a service with a MongoDB-compatible database. */
