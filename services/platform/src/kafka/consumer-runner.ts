@@ -328,13 +328,17 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       return 'dead-lettered';
     }
 
-    const recordLogger = logger.child({
-      topic,
-      partition,
-      offset: message.offset,
-      event_id: event.id,
-      event_type: event.type,
-    });
+    // Made on first use: a pino child redacts its bindings when made, a cost per record the
+    // profile showed (bench/profiles/kafka-runner.md) for the handlers that log nothing.
+    let child: Logger | undefined;
+    const recordLogger = (): Logger =>
+      (child ??= logger.child({
+        topic,
+        partition,
+        offset: message.offset,
+        event_id: event.id,
+        event_type: event.type,
+      }));
     // Failures that are the event's own (not a dependency away): these lead to the DLQ.
     let poisonAttempts = 0;
     for (let attempt = 1; ; attempt++) {
@@ -343,7 +347,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         if (idempotency && (await idempotency.isProcessed(event.id, groupId))) {
           m.duplicates.inc(labels);
           span.addEvent('duplicate skipped');
-          recordLogger.info('Event already processed by this group; skipped');
+          recordLogger().info('Event already processed by this group; skipped');
           return 'duplicate';
         }
         await prepared.run({
@@ -352,7 +356,9 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
           offset: message.offset,
           attempt,
           headers,
-          logger: recordLogger,
+          get logger() {
+            return recordLogger();
+          },
         });
         if (idempotency) await idempotency.markProcessed(event.id, groupId);
         return 'success';
@@ -366,7 +372,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
           return 'dead-lettered';
         }
         const delay = backoffDelay(transient ? attempt : poisonAttempts, backoff);
-        recordLogger.warn(
+        recordLogger().warn(
           { err: error, attempt, transient, max_attempts: maxAttempts, retry_in_ms: delay },
           transient
             ? 'Event handler cannot proceed yet; retrying'
