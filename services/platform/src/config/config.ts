@@ -157,6 +157,12 @@ export const baseConfigSchema = z.object({
   /** How long readiness reports 503 before the server stops accepting, so load balancers and
    * the mesh stop routing here first (ms; a few seconds on Kubernetes, 0 locally). */
   SHUTDOWN_DRAIN_DELAY_MS: envVar.int(0, 120_000).default(0),
+  /**
+   * Listen with SO_REUSEPORT, so a new process can take over the port while the old one drains
+   * (a rolling restart of a local process, with no moment when nothing listens). Off by
+   * default: two processes started by mistake on one port then share it instead of failing.
+   */
+  HTTP_REUSE_PORT: envVar.bool().default(false),
   /** Fault injection rules as JSON (see the faults module); empty means no faults. */
   FAULTS: faultsVar().default([]),
 });

@@ -54,6 +54,11 @@ export function observeRequests(metrics: Metrics, logger: Logger): RequestHandle
     buckets: LATENCY_BUCKETS_SECONDS,
   });
 
+  // The access line has fixed keys and no secret among them: its own child without redaction,
+  // which walked every line's fields for the base logger's wildcard paths (11 % of catalog's
+  // CPU in bench/profiles/catalog-telemetry-off.md).
+  const accessLog = logger.child({}, { redact: [] });
+
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     // Taken now, inside the server span's context: the context is gone by 'finish'.
@@ -77,8 +82,8 @@ export function observeRequests(metrics: Metrics, logger: Logger): RequestHandle
         span.setAttribute(ATTR_HTTP_ROUTE, route);
         span.updateName(`${KNOWN_METHODS.has(req.method) ? req.method : 'HTTP'} ${route}`);
       }
-      // The base logger with request_id as a field: no child logger per request.
-      logger.info(
+      // request_id as a field: no child logger per request.
+      accessLog.info(
         {
           request_id: req.id,
           method: req.method,

@@ -307,7 +307,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
 
     let event: CloudEvent<unknown>;
     try {
-      event = decodeCloudEvent(message);
+      event = decodeCloudEvent(message, headers);
     } catch (error) {
       if (!(error instanceof CloudEventDecodeError)) throw error;
       m.processFailures.inc({ ...labels, reason: 'invalid' });

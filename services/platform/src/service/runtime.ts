@@ -196,7 +196,7 @@ export function createServiceRuntime(name: string, config: BaseConfig): ServiceR
       return runner;
     },
     serve: async (app, port) => {
-      const bound = await listen(app, port, lifecycle);
+      const bound = await listen(app, port, lifecycle, '0.0.0.0', config.HTTP_REUSE_PORT);
       for (const relay of relays) relay.start();
       for (const runner of consumers) await runner.start();
       logger.info({ port: bound.port }, `${name} listening`);
