@@ -206,7 +206,7 @@ export class Fixtures {
     const catalog = await this.get('catalogOff');
     const { ports } = infra;
     const gatewayEnv = (upstream: (callee: ServiceName) => string): Record<string, string> => ({
-      ...common(infra, false),
+      ...commonEnv(infra, false),
       REDIS_URL: infra.redisUrl,
       DEV_ISSUER_ENABLED: 'true',
       ...NO_RATE_LIMITS,
@@ -269,7 +269,7 @@ function gatewayUpstreams(): readonly ServiceName[] {
 }
 
 /** What every service gets from the local stack (scripts/src/stack/services.ts does the same). */
-function common(infra: Infra, telemetry: boolean): Record<string, string> {
+export function commonEnv(infra: Infra, telemetry: boolean): Record<string, string> {
   return {
     DEPLOYMENT_ENVIRONMENT: 'bench',
     TELEMETRY_ENABLED: String(telemetry),
@@ -279,9 +279,10 @@ function common(infra: Infra, telemetry: boolean): Record<string, string> {
   };
 }
 
-function catalogEnv(infra: Infra, telemetry: boolean): Record<string, string> {
+/** catalog's environment on the bench's infrastructure, as the catalogOn/catalogOff fixtures run it. */
+export function catalogEnv(infra: Infra, telemetry: boolean): Record<string, string> {
   return {
-    ...common(infra, telemetry),
+    ...commonEnv(infra, telemetry),
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     MONGO_URL: infra.mongoUrl,
     REDIS_URL: infra.redisUrl,

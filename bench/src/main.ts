@@ -3,12 +3,15 @@
 //   --smoke          one round with tiny counts (results go to a temporary folder)
 //   --only a,b       only these scenarios (also `--only a --only b`)
 //   --out <dir>      where the JSON goes: bench/results for a full run; a smoke or partial run
-//                    defaults to a temporary folder, so it never replaces the published results
+//                    defaults to a temporary folder, so it never replaces the published results.
+//                    Charts go to bench/charts in a full run, to <dir> in any other run that
+//                    is not a smoke and is given --out, and nowhere otherwise
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot, ToolError } from '@emporium/harness';
+import { PUBLISHED_CHARTS_DIR, setChartsDir } from './charts.js';
 import { isFailed, renderResults, updateReadme, writeReport } from './report.js';
 import { runBench } from './runner.js';
 import { FULL_PROFILE, SMOKE_PROFILE } from './scenario.js';
@@ -34,6 +37,11 @@ async function main(): Promise<number> {
     (published
       ? join(repoRoot(), 'bench', 'results')
       : await mkdtemp(join(tmpdir(), 'emporium-bench-')));
+  // Charts: a published run's beside the README; another full-profile run's with its JSON when
+  // --out keeps it; none for a smoke or a throwaway partial run.
+  setChartsDir(
+    values.smoke ? undefined : (values.out ?? (published ? PUBLISHED_CHARTS_DIR : undefined)),
+  );
   const report = await runBench({ profile, only, log });
   const file = await writeReport(report, out);
   log(`wrote ${file}`);

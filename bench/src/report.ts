@@ -36,7 +36,15 @@ export const README_MARKERS = {
   end: '<!-- bench:results:end -->',
 } as const;
 
-const DECIMALS: Record<string, number> = { ratio: 2, ms: 2, s: 2, MB: 0, 'orders/s': 1 };
+const DECIMALS: Record<string, number> = {
+  ratio: 2,
+  ms: 2,
+  s: 2,
+  MB: 0,
+  'orders/s': 1,
+  // A search over 100k products takes seconds: a fraction of one a second.
+  'searches/s': 2,
+};
 
 /** A number in a unit as the table shows it: ratios and ms to 2 places, req/s whole. */
 export function formatValue(value: number, unit: string, signed = false): string {

@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ensureTool, type ProgressListener } from '@emporium/harness';
+import { writeChart } from './charts.js';
 import { Fixtures } from './fixtures.js';
 import { describeMachine } from './machine.js';
 import { selectScenarios } from './registry.js';
@@ -47,7 +48,7 @@ export async function runBench(options: RunOptions): Promise<BenchReport> {
       try {
         // Independent fixtures start side by side: most of a service's start is waiting.
         await Promise.all(scenario.needs(profile).map((name) => fixtures.get(name)));
-        const outcome = await scenario.run({ profile, fixtures, tools, log });
+        const outcome = await scenario.run({ profile, fixtures, tools, log, chart: writeChart });
         results.push({
           name: scenario.name,
           pair: scenario.pair,

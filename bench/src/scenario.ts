@@ -18,14 +18,26 @@ export interface Profile {
   /** Events pre-produced for the Kafka pair. */
   readonly kafkaEvents: number;
   readonly kafkaRounds: number;
+  /** Order documents (one event each) the outbox relay drains as a backlog, per round. */
+  readonly outboxEvents: number;
+  /** Orders then written while the relay runs, each write waking it. */
+  readonly outboxWokenEvents: number;
   /** Quiet time before idle RSS is read. */
   readonly idleSeconds: number;
+  /** Each side of the soak (`npm run load` at 25 rps). */
+  readonly soakSeconds: number;
+  /** Past orders seeded before the soak's second side. */
+  readonly soakSeedOrders: number;
+  /** Concurrent shoppers of each point of the saga's curve. */
+  readonly sagaShoppers: readonly number[];
+  /** How long each point of the saga's curve places orders. */
+  readonly sagaSeconds: number;
 }
 
 /** `npm run bench`: about ten minutes on a 2-core machine. */
 export const FULL_PROFILE: Profile = {
   smoke: false,
-  rounds: 5,
+  rounds: 3,
   warmupSeconds: 1,
   closedLoopSeconds: 5,
   connections: 16,
@@ -33,7 +45,13 @@ export const FULL_PROFILE: Profile = {
   openLoopSeconds: 6,
   kafkaEvents: 100_000,
   kafkaRounds: 3,
+  outboxEvents: 1000,
+  outboxWokenEvents: 500,
   idleSeconds: 10,
+  soakSeconds: 60,
+  soakSeedOrders: 100_000,
+  sagaShoppers: [1, 2, 4, 8, 16, 32],
+  sagaSeconds: 10,
 };
 
 /** `npm run bench -- --smoke`: every scenario once with tiny counts, so none of them rots. */
@@ -47,7 +65,13 @@ export const SMOKE_PROFILE: Profile = {
   openLoopSeconds: 1,
   kafkaEvents: 1000,
   kafkaRounds: 1,
+  outboxEvents: 200,
+  outboxWokenEvents: 50,
   idleSeconds: 0,
+  soakSeconds: 5,
+  soakSeedOrders: 100,
+  sagaShoppers: [1, 2],
+  sagaSeconds: 3,
 };
 
 /** Paths of the load generators (provisioned from tool-versions.json). */
@@ -63,6 +87,8 @@ export interface ScenarioContext {
   readonly tools: LoadTools;
   /** A progress line (stderr). */
   readonly log: (message: string) => void;
+  /** Writes `<name>.svg` where this run's charts go (charts.ts's writeChart); returns its path. */
+  readonly chart: (name: string, svg: string) => Promise<string>;
 }
 
 /** What a scenario's run returns; the runner adds its name, rounds and duration. */

@@ -1,7 +1,8 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCommand, tempDir } from '@emporium/harness';
+import { tempDir } from '@emporium/harness';
 import { z } from 'zod';
+import { runTool } from './command.js';
 
 /** What one open-loop vegeta run measured; latencies in ms. */
 export interface VegetaResult {
@@ -20,10 +21,21 @@ export interface VegetaResult {
   readonly errors: readonly string[];
 }
 
+/** One request vegeta sends; it cycles through a list of them in order. */
+export interface VegetaTarget {
+  readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
 /** Options of {@link runVegeta}. */
 export interface VegetaOptions {
   readonly bin: string;
+  /** `GET url`, unless `targets` is given. */
   readonly url: string;
+  /** Requests other than one GET (methods, headers, bodies, many URLs), sent in turn. */
+  readonly targets?: readonly VegetaTarget[];
   /** Requests per second, sent on schedule whether or not earlier ones were answered. */
   readonly rate: number;
   readonly seconds: number;
@@ -61,6 +73,16 @@ export function parseVegeta(json: string): VegetaResult {
   };
 }
 
+/** A target as one line of vegeta's `-format=json` (headers as lists, the body in base64). */
+function jsonTarget(target: VegetaTarget): string {
+  return JSON.stringify({
+    method: target.method,
+    url: target.url,
+    header: Object.fromEntries(Object.entries(target.headers ?? {}).map(([k, v]) => [k, [v]])),
+    ...(target.body === undefined ? {} : { body: Buffer.from(target.body).toString('base64') }),
+  });
+}
+
 /**
  * Runs vegeta open-loop: requests leave at the fixed rate on their schedule (it adds workers
  * rather than wait for answers), so a slow response cannot hold back the ones behind it and
@@ -71,10 +93,17 @@ export async function runVegeta(options: VegetaOptions): Promise<VegetaResult> {
   try {
     const targets = join(dir, 'targets.txt');
     const results = join(dir, 'results.bin');
-    await writeFile(targets, `GET ${options.url}\n`);
-    await runCommand('vegeta', options.bin, [
+    const many = options.targets;
+    if (many?.length === 0) throw new RangeError('vegeta needs at least one target');
+    // vegeta's JSON target format carries headers and bodies without quoting rules to get wrong.
+    await writeFile(
+      targets,
+      many ? many.map(jsonTarget).join('\n') + '\n' : `GET ${options.url}\n`,
+    );
+    await runTool('vegeta', options.bin, [
       'attack',
       `-targets=${targets}`,
+      ...(many ? ['-format=json'] : []),
       `-rate=${String(options.rate)}/1s`,
       `-duration=${String(options.seconds)}s`,
       // Bodies are not looked at; keeping them would only cost vegeta memory and CPU.
@@ -82,7 +111,7 @@ export async function runVegeta(options: VegetaOptions): Promise<VegetaResult> {
       '-timeout=10s',
       `-output=${results}`,
     ]);
-    const { stdout } = await runCommand('vegeta', options.bin, ['report', '-type=json', results]);
+    const stdout = await runTool('vegeta', options.bin, ['report', '-type=json', results]);
     return parseVegeta(stdout);
   } finally {
     await rm(dir, { recursive: true, force: true });

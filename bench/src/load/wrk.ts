@@ -1,4 +1,4 @@
-import { runCommand } from '@emporium/harness';
+import { runTool } from './command.js';
 
 /** What one closed-loop wrk run measured. */
 export interface WrkResult {
@@ -47,7 +47,7 @@ export function parseWrk(output: string): WrkResult {
  * server to saturation with room to spare.
  */
 export async function runWrk(options: WrkOptions): Promise<WrkResult> {
-  const { stdout } = await runCommand('wrk', options.bin, [
+  const stdout = await runTool('wrk', options.bin, [
     `-t${String(options.threads ?? 1)}`,
     `-c${String(options.connections)}`,
     `-d${String(options.seconds)}s`,

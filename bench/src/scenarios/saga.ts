@@ -3,16 +3,14 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PrometheusServer } from '@emporium/harness';
 import { z } from 'zod';
+import { lineChartSvg, type ChartSeries } from '../charts.js';
 import { cpuByLabel } from '../processes.js';
 import type { Measurement } from '../results.js';
 import type { Scenario, ScenarioContext } from '../scenario.js';
 import { spread } from '../stats.js';
 
-/** Shoppers checking out at once, each placing its next order as soon as one is accepted. */
-const SHOPPERS = 8;
-const PLACING_SECONDS = 30;
-/** How long placed orders may take to become final after the last checkout. */
-const DRAIN_SECONDS = 90;
+/** How long placed orders may take to become final after a point's last checkout. */
+const DRAIN_SECONDS = 45;
 /** The processes named in the table: the busiest during the checkouts. */
 const BUSIEST = 6;
 /** The routes named in the table: the slowest on the servers' side during the checkouts. */
@@ -82,14 +80,21 @@ interface Placed {
   readonly bearer: string;
 }
 
+/** What one point of the curve saw while its shoppers checked out. */
+interface Placing {
+  readonly placed: Placed[];
+  /** Each accepted checkout's `POST /api/orders`, in ms. */
+  readonly checkoutMs: number[];
+  readonly failures: string[];
+}
+
 /** One shopper: cart line, checkout, again, until the deadline. */
 async function shop(
   gateway: string,
   bearer: string,
   skus: readonly string[],
   until: number,
-  placed: Placed[],
-  failures: string[],
+  out: Placing,
 ): Promise<void> {
   const headers = { authorization: bearer };
   for (let i = 0; performance.now() < until; i++) {
@@ -100,13 +105,15 @@ async function shop(
         headers,
         body: JSON.stringify({ quantity: 1 }),
       });
+      const began = performance.now();
       const { orderId } = await json(Accepted, `${gateway}/api/orders`, {
         method: 'POST',
         headers: { ...headers, 'idempotency-key': randomUUID() },
       });
-      placed.push({ orderId, bearer });
+      out.checkoutMs.push(performance.now() - began);
+      out.placed.push({ orderId, bearer });
     } catch (err) {
-      failures.push(err instanceof Error ? err.message : String(err));
+      out.failures.push(err instanceof Error ? err.message : String(err));
     }
   }
 }
@@ -115,9 +122,8 @@ async function shop(
 async function finalTimes(
   gateway: string,
   orders: readonly Placed[],
-): Promise<{ seconds: number[]; pending: Placed[]; finalAt: number[] }> {
+): Promise<{ seconds: number[]; pending: Placed[] }> {
   const seconds: number[] = [];
-  const finalAt: number[] = [];
   const pending: Placed[] = [];
   for (const order of orders) {
     const o = await json(Order, `${gateway}/api/orders/${order.orderId}`, {
@@ -125,25 +131,61 @@ async function finalTimes(
     });
     if (o.status === 'SHIPPED' || o.status === 'CANCELLED') {
       // Both stamps are orders' own clock: updatedAt is when it recorded the final step.
-      const created = Date.parse(o.createdAt);
-      const updated = Date.parse(o.updatedAt);
-      seconds.push((updated - created) / 1000);
-      finalAt.push(updated);
+      seconds.push((Date.parse(o.updatedAt) - Date.parse(o.createdAt)) / 1000);
     } else {
       pending.push(order);
     }
   }
-  return { seconds, pending, finalAt };
+  return { seconds, pending };
+}
+
+/** Waits for `placed` to become final, for at most {@link DRAIN_SECONDS}. */
+async function drain(
+  gateway: string,
+  placed: readonly Placed[],
+): Promise<{ seconds: number[]; pending: number }> {
+  let pending: readonly Placed[] = placed;
+  const seconds: number[] = [];
+  const until = performance.now() + DRAIN_SECONDS * 1000;
+  while (pending.length > 0 && performance.now() < until) {
+    const round = await finalTimes(gateway, pending);
+    seconds.push(...round.seconds);
+    pending = round.pending;
+    if (pending.length > 0) await sleep(1000);
+  }
+  return { seconds, pending: pending.length };
+}
+
+/** The `q` quantile of `values` by nearest rank; NaN for none. */
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/** One point of the curve: its shoppers, what they placed, and how fast it became final. */
+interface Point {
+  readonly shoppers: number;
+  readonly checkoutsPerSecond: number;
+  readonly checkoutP50Ms: number;
+  readonly checkoutP99Ms: number;
+  readonly finalP50Ms: number;
+  readonly finalP99Ms: number;
+  readonly failures: number;
+  readonly notFinal: number;
+  readonly firstFailure: string | undefined;
 }
 
 async function run(context: ScenarioContext): ReturnType<Scenario['run']> {
+  const { profile } = context;
   const { stack } = await context.fixtures.get('stack');
   const gateway = stack.gatewayUrl;
   if (!gateway) throw new Error('the stack has no gateway');
   const skus = await skusInStock(gateway);
   if (skus.length === 0) throw new Error('inventory knows no stock after 60 s');
+  const most = Math.max(...profile.sagaShoppers);
   const bearers = await Promise.all(
-    Array.from({ length: SHOPPERS }, async (_, i) => {
+    Array.from({ length: most }, async (_, i) => {
       const { access_token } = await json(Token, `${gateway}/dev/token`, {
         method: 'POST',
         body: JSON.stringify({ user: `bench-shopper-${String(i)}` }),
@@ -151,97 +193,134 @@ async function run(context: ScenarioContext): ReturnType<Scenario['run']> {
       return `Bearer ${access_token}`;
     }),
   );
-  context.log(`${String(SHOPPERS)} shoppers check out for ${String(PLACING_SECONDS)} s`);
-  const placed: Placed[] = [];
-  const failures: string[] = [];
-  const cpuBefore = await cpuByLabel();
-  const began = performance.now();
-  await Promise.all(
-    bearers.map((bearer) =>
-      shop(gateway, bearer, skus, began + PLACING_SECONDS * 1000, placed, failures),
-    ),
-  );
-  const placingSeconds = (performance.now() - began) / 1000;
-  const cpuAfter = await cpuByLabel();
-  context.log(`${String(placed.length)} orders placed; waiting for them to become final`);
+
+  const points: Point[] = [];
+  let busiest: { label: string; share: number }[] = [];
   let routes: { route: string; ms: number }[] = [];
-  if (stack.prometheus) {
-    // One scrape interval (5 s) later, Prometheus has the checkouts' last requests.
-    await sleep(6000);
-    routes = await slowestRoutes(stack.prometheus, placingSeconds + 6);
+  for (const shoppers of profile.sagaShoppers) {
+    context.log(`${String(shoppers)} shoppers check out for ${String(profile.sagaSeconds)} s`);
+    const placing: Placing = { placed: [], checkoutMs: [], failures: [] };
+    const cpuBefore = await cpuByLabel();
+    const began = performance.now();
+    await Promise.all(
+      bearers
+        .slice(0, shoppers)
+        .map((bearer) => shop(gateway, bearer, skus, began + profile.sagaSeconds * 1000, placing)),
+    );
+    const placingSeconds = (performance.now() - began) / 1000;
+    if (shoppers === most) {
+      // The busiest point is where the bottleneck shows: which processes worked, which routes waited.
+      const cpuAfter = await cpuByLabel();
+      busiest = [...cpuAfter.entries()]
+        .map(([label, total]) => ({
+          label,
+          share: (total - (cpuBefore.get(label) ?? 0)) / placingSeconds,
+        }))
+        .sort((x, y) => y.share - x.share)
+        .slice(0, BUSIEST);
+      if (stack.prometheus) {
+        // One scrape interval (5 s) later, Prometheus has the checkouts' last requests.
+        await sleep(6000);
+        routes = await slowestRoutes(stack.prometheus, placingSeconds + 6);
+      }
+    }
+    const final = await drain(gateway, placing.placed);
+    points.push({
+      shoppers,
+      checkoutsPerSecond: placing.placed.length / placingSeconds,
+      checkoutP50Ms: quantile(placing.checkoutMs, 0.5),
+      checkoutP99Ms: quantile(placing.checkoutMs, 0.99),
+      finalP50Ms: quantile(final.seconds, 0.5) * 1000,
+      finalP99Ms: quantile(final.seconds, 0.99) * 1000,
+      failures: placing.failures.length,
+      notFinal: final.pending,
+      firstFailure: placing.failures[0],
+    });
+    context.log(
+      `  ${String(placing.placed.length)} orders (${String(placing.failures.length)} failed), ` +
+        `${String(final.pending)} not final after ${String(DRAIN_SECONDS)} s`,
+    );
   }
 
-  let pending: readonly Placed[] = placed;
-  const seconds: number[] = [];
-  const finalAt: number[] = [];
-  const drainUntil = performance.now() + DRAIN_SECONDS * 1000;
-  while (pending.length > 0 && performance.now() < drainUntil) {
-    const round = await finalTimes(gateway, pending);
-    seconds.push(...round.seconds);
-    finalAt.push(...round.finalAt);
-    pending = round.pending;
-    if (pending.length > 0) await sleep(2000);
-  }
-  if (seconds.length === 0) throw new Error('no order became final');
+  const curve = (label: string, pick: (p: Point) => number): ChartSeries => ({
+    name: label,
+    points: points.map((p) => ({ x: p.shoppers, y: pick(p) })),
+  });
+  const charts = await Promise.all([
+    context.chart(
+      'saga',
+      await lineChartSvg({
+        title: 'Saga: latency by concurrent shoppers',
+        xLabel: 'concurrent shoppers',
+        yLabel: 'ms',
+        xLog: true,
+        yLog: true,
+        series: [
+          curve('checkout p50', (p) => p.checkoutP50Ms),
+          curve('checkout p99', (p) => p.checkoutP99Ms),
+          curve('to SHIPPED p50', (p) => p.finalP50Ms),
+          curve('to SHIPPED p99', (p) => p.finalP99Ms),
+        ],
+      }),
+    ),
+    context.chart(
+      'saga-throughput',
+      await lineChartSvg({
+        title: 'Saga: checkouts accepted per second by concurrent shoppers',
+        xLabel: 'concurrent shoppers',
+        yLabel: 'orders/s',
+        xLog: true,
+        series: [curve('checkouts accepted', (p) => p.checkoutsPerSecond)],
+      }),
+    ),
+  ]);
 
-  const busiest = [...cpuAfter.entries()]
-    .map(([label, total]) => ({
-      label,
-      share: (total - (cpuBefore.get(label) ?? 0)) / placingSeconds,
-    }))
-    .sort((x, y) => y.share - x.share)
-    .slice(0, BUSIEST);
-  const sorted = [...seconds].sort((x, y) => x - y);
-  const at = (q: number): number =>
-    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  const firstFinal = Math.min(...finalAt);
-  const lastFinal = Math.max(...finalAt);
-  const measurements: Measurement[] = [
+  const per = (p: Point): string => `${String(p.shoppers)} shopper${p.shoppers === 1 ? '' : 's'}`;
+  const measurements: Measurement[] = points.flatMap((p): Measurement[] => [
     {
-      name: 'checkouts accepted',
+      name: `checkouts accepted, ${per(p)}`,
       unit: 'orders/s',
-      value: spread([placed.length / placingSeconds]),
+      value: spread([p.checkoutsPerSecond]),
     },
+    { name: `checkout p99, ${per(p)}`, unit: 'ms', value: spread([p.checkoutP99Ms]) },
+    { name: `p50 time to final state, ${per(p)}`, unit: 's', value: spread([p.finalP50Ms / 1000]) },
+    { name: `p99 time to final state, ${per(p)}`, unit: 's', value: spread([p.finalP99Ms / 1000]) },
+    { name: `failed checkouts, ${per(p)}`, unit: 'requests', value: spread([p.failures]) },
     {
-      name: 'orders final (SHIPPED or CANCELLED)',
-      unit: 'orders/s',
-      value: spread([seconds.length / Math.max(1, (lastFinal - firstFinal) / 1000)]),
-    },
-    { name: 'p50 time to final state', unit: 's', value: spread([at(0.5)]) },
-    { name: 'p99 time to final state', unit: 's', value: spread([at(0.99)]) },
-    {
-      name: `not final ${String(DRAIN_SECONDS)} s after the last checkout`,
+      name: `not final ${String(DRAIN_SECONDS)} s after the last checkout, ${per(p)}`,
       unit: 'orders',
-      value: spread([pending.length]),
+      value: spread([p.notFinal]),
     },
-    { name: 'failed checkouts', unit: 'requests', value: spread([failures.length]) },
+  ]);
+  measurements.push(
     ...busiest.map(({ label, share }): Measurement => ({
-      name: `CPU during checkouts, ${label}`,
+      name: `CPU during checkouts at ${String(most)} shoppers, ${label}`,
       unit: '% of a core',
       value: spread([share * 100]),
     })),
     ...routes.map(({ route, ms }): Measurement => ({
-      name: `mean server time, ${route}`,
+      name: `mean server time at ${String(most)} shoppers, ${route}`,
       unit: 'ms',
       value: spread([ms]),
     })),
-  ];
+  );
+  const failed = points.find((p) => p.firstFailure !== undefined);
   return {
     measurements,
     notes: [
-      `${String(SHOPPERS)} shoppers through the gateway (with sidecars), each putting a line in its cart and checking out, then again, for ${String(PLACING_SECONDS)} s; payments never declined. Time to final state is orders' own createdAt to the updatedAt of its last step; orders/s final counts from the first final order to the last.`,
-      `The bottleneck: the busiest processes while the checkouts ran, as a share of one core (${busiest.map((b) => `${b.label} ${(b.share * 100).toFixed(0)}%`).join(', ')}), and the routes whose servers took longest on average (Prometheus, http_server_request_duration_seconds).`,
-      ...(failures.length > 0
-        ? [`First failed checkout: ${failures[0]?.slice(0, 200) ?? ''}`]
+      `Shoppers through the gateway (with sidecars), each putting a line in its cart and checking out, then again, for ${String(profile.sagaSeconds)} s per point (${profile.sagaShoppers.join(', ')} shoppers); payments never declined. Checkout latency is the client's \`POST /api/orders\`; time to final state is orders' own createdAt to the updatedAt of its last step. Charts: ${charts.join(', ')}.`,
+      `The bottleneck at ${String(most)} shoppers: the busiest processes as a share of one core (${busiest.map((b) => `${b.label} ${(b.share * 100).toFixed(0)}%`).join(', ')}), and the routes whose servers took longest on average (Prometheus, http_server_request_duration_seconds).`,
+      ...(failed?.firstFailure !== undefined
+        ? [`First failed checkout (${per(failed)}): ${failed.firstFailure.slice(0, 200)}`]
         : []),
     ],
   };
 }
 
-/** Orders from checkout to SHIPPED through the whole stack, at saturation. */
+/** Orders from checkout to SHIPPED through the whole stack, as concurrent shoppers grow. */
 export const saga: Scenario = {
   name: 'saga',
-  pair: 'orders from `POST /api/orders` to SHIPPED through the whole stack, 8 shoppers at saturation',
+  pair: 'orders from `POST /api/orders` to SHIPPED through the whole stack at 1, 2, 4, 8, 16 and 32 concurrent shoppers',
   // Needs the whole stack, which alone takes longer to start than the smoke may run.
   inSmoke: false,
   needs: () => ['stack'],
