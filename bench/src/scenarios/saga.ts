@@ -276,22 +276,26 @@ async function run(context: ScenarioContext): ReturnType<Scenario['run']> {
   ]);
 
   const per = (p: Point): string => `${String(p.shoppers)} shopper${p.shoppers === 1 ? '' : 's'}`;
-  const measurements: Measurement[] = points.flatMap((p): Measurement[] => [
-    {
-      name: `checkouts accepted, ${per(p)}`,
-      unit: 'orders/s',
-      value: spread([p.checkoutsPerSecond]),
-    },
-    { name: `checkout p99, ${per(p)}`, unit: 'ms', value: spread([p.checkoutP99Ms]) },
-    { name: `p50 time to final state, ${per(p)}`, unit: 's', value: spread([p.finalP50Ms / 1000]) },
-    { name: `p99 time to final state, ${per(p)}`, unit: 's', value: spread([p.finalP99Ms / 1000]) },
-    { name: `failed checkouts, ${per(p)}`, unit: 'requests', value: spread([p.failures]) },
-    {
-      name: `not final ${String(DRAIN_SECONDS)} s after the last checkout, ${per(p)}`,
-      unit: 'orders',
-      value: spread([p.notFinal]),
-    },
-  ]);
+  // A point whose checkouts all failed has no latencies: those figures are left out, its
+  // failures are not.
+  const measurements: Measurement[] = points.flatMap((p) =>
+    (
+      [
+        [`checkouts accepted, ${per(p)}`, 'orders/s', p.checkoutsPerSecond],
+        [`checkout p99, ${per(p)}`, 'ms', p.checkoutP99Ms],
+        [`p50 time to final state, ${per(p)}`, 's', p.finalP50Ms / 1000],
+        [`p99 time to final state, ${per(p)}`, 's', p.finalP99Ms / 1000],
+        [`failed checkouts, ${per(p)}`, 'requests', p.failures],
+        [
+          `not final ${String(DRAIN_SECONDS)} s after the last checkout, ${per(p)}`,
+          'orders',
+          p.notFinal,
+        ],
+      ] as const
+    )
+      .filter(([, , value]) => Number.isFinite(value))
+      .map(([name, unit, value]): Measurement => ({ name, unit, value: spread([value]) })),
+  );
   measurements.push(
     ...busiest.map(({ label, share }): Measurement => ({
       name: `CPU during checkouts at ${String(most)} shoppers, ${label}`,
