@@ -382,7 +382,7 @@ describe('e2e: the whole stack, as a client sees it', function () {
     });
   });
 
-  it('loadgen drives the store through the gateway (npm run load) and Prometheus scrapes it', async function () {
+  it('loadgen drives the store through the gateway (npm run load --strict: no errors, every order final in 60 s) and Prometheus scrapes it', async function () {
     const prometheus = stack.prometheus;
     assert.ok(prometheus);
     const port = await freePort();
@@ -403,6 +403,9 @@ describe('e2e: the whole stack, as a client sees it', function () {
           '15s',
           '--users',
           '20',
+          // The soak's short form (the bench's `soak` runs it at 25 rps): no failed request
+          // and every order final within 60 s, or exit 1.
+          '--strict',
         ],
       );
       const scraped = await eventually(
