@@ -369,6 +369,44 @@ describe('the Envoy sidecar, for real (cart calling catalog)', function () {
     started.pop();
   });
 
+  it("answers for an app that is down with a problem document and Retry-After; the app's own answers pass untouched", async () => {
+    const ingressPort = await freePort();
+    // An app that answers its own 503 in text.
+    const own = await listen(() => [503, 'catalog unavailable']);
+    const envoy = await startEnvoy({
+      bootstrap: plain(
+        envoyBootstrap('catalog', SERVICES, {
+          ingress: { address: '127.0.0.1', port: ingressPort },
+          app: { address: '127.0.0.1', port: own.port },
+          egress: { address: '127.0.0.1', port: await freePort() },
+          upstreams: {},
+        }),
+      ),
+      name: 'envoy-local-reply',
+    });
+    started.push(envoy);
+    const ingress = `http://127.0.0.1:${String(ingressPort)}`;
+
+    const fromApp = await fetch(`${ingress}/products/1`);
+    assert.equal(fromApp.status, 503);
+    assert.equal(await fromApp.text(), 'catalog unavailable', "the app's own body");
+    assert.equal(fromApp.headers.get('retry-after'), null);
+
+    // The app gone (killed, restarting): Envoy's own reply, as the platform would have answered.
+    await close(own.server);
+    const down = await fetch(`${ingress}/products/1`);
+    assert.equal(down.status, 503);
+    assert.equal(down.headers.get('content-type'), 'application/problem+json');
+    assert.equal(down.headers.get('retry-after'), '1');
+    const problem = (await down.json()) as Record<string, unknown>;
+    assert.equal(problem.status, 503);
+    assert.equal(problem.code, 'UNAVAILABLE');
+    assert.equal(problem.type, 'urn:emporium:problem:unavailable');
+    assert.match(String(problem.detail), /upstream connect error|no healthy upstream/);
+    await envoy.stop();
+    started.pop();
+  });
+
   it("sends Envoy spans to Jaeger inside the caller's W3C trace", async () => {
     const jaeger: JaegerServer = await startJaeger();
     started.unshift(jaeger);

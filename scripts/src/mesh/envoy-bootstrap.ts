@@ -165,6 +165,78 @@ export interface EnvoyHttpConnectionManager {
   readonly http_filters: readonly TypedExtension[];
   readonly access_log?: readonly TypedExtension[];
   readonly tracing?: EnvoyTracing;
+  readonly local_reply_config?: { readonly mappers: readonly EnvoyLocalReplyMapper[] };
+}
+
+/** HttpConnectionManager's LocalReplyConfig.ResponseMapper (the fields used here). */
+export interface EnvoyLocalReplyMapper {
+  readonly filter: {
+    readonly status_code_filter: {
+      readonly comparison: {
+        readonly op: 'EQ';
+        readonly value: { readonly default_value: number; readonly runtime_key: string };
+      };
+    };
+  };
+  readonly headers_to_add?: readonly {
+    readonly header: { readonly key: string; readonly value: string };
+    readonly append_action: 'OVERWRITE_IF_EXISTS_OR_ADD';
+  }[];
+  readonly body_format_override: {
+    readonly json_format: Record<string, string>;
+    readonly content_type: string;
+  };
+}
+
+/** Seconds a client is told to wait when the sidecar cannot reach its app. */
+export const LOCAL_REPLY_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * What the ingress answers when Envoy itself replies (its app is down, restarting or too slow):
+ * the platform's RFC 9457 problem documents instead of Envoy's text/plain page, and a 503 with
+ * Retry-After, as every service's own 503 has. Answers from the app pass through untouched.
+ */
+function localReplyMappers(): EnvoyLocalReplyMapper[] {
+  const mapper = (
+    status: number,
+    code: string,
+    title: string,
+    retryAfter: boolean,
+  ): EnvoyLocalReplyMapper => ({
+    filter: {
+      status_code_filter: {
+        comparison: {
+          op: 'EQ',
+          value: { default_value: status, runtime_key: `local_reply.problem_${String(status)}` },
+        },
+      },
+    },
+    ...(retryAfter
+      ? {
+          headers_to_add: [
+            {
+              header: { key: 'retry-after', value: String(LOCAL_REPLY_RETRY_AFTER_SECONDS) },
+              append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+            },
+          ],
+        }
+      : {}),
+    body_format_override: {
+      json_format: {
+        type: `urn:emporium:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+        title,
+        status: '%RESPONSE_CODE%',
+        detail: '%LOCAL_REPLY_BODY%',
+        code,
+      },
+      content_type: 'application/problem+json',
+    },
+  });
+  return [
+    mapper(503, 'UNAVAILABLE', 'Service Unavailable', true),
+    mapper(504, 'UPSTREAM_TIMEOUT', 'Gateway Timeout', false),
+    mapper(502, 'UPSTREAM_FAILED', 'Bad Gateway', false),
+  ];
 }
 
 /** config.listener.v3.Listener (the fields used here). */
@@ -361,6 +433,8 @@ function httpListener(
     ],
     ...(settings.accessLog === false ? {} : { access_log: [accessLog(name)] }),
     ...(settings.tracing ? { tracing: tracing(service, settings.tracing) } : {}),
+    // The ingress answers callers outside the pod (the gateway's: the store's clients).
+    ...(direction === 'INBOUND' ? { local_reply_config: { mappers: localReplyMappers() } } : {}),
   };
   return {
     name,
