@@ -14,7 +14,10 @@ export interface LabelledCounter<L extends string> {
 export interface InventoryMetrics {
   /** `inventory_reservations_total{outcome}`. */
   reservations: LabelledCounter<'outcome'>;
-  /** `inventory_reservations_settled_total{status}`: RELEASED (cancelled) or COMMITTED (shipped). */
+  /**
+   * `inventory_reservations_settled_total{status}`: RELEASED (cancelled), COMMITTED (shipped), or
+   * SHORT (shipped after its reservation expired, with its units gone to other orders).
+   */
   settled: LabelledCounter<'status'>;
   /** `inventory_stock_records_opened_total`: skus first heard of from catalog. */
   stockOpened: { inc(value?: number): void };
@@ -54,7 +57,7 @@ export function inventoryMetrics(metrics: Metrics, stock: StockRepository): Inve
     }),
     settled: metrics.counter<'status'>({
       name: 'inventory_reservations_settled_total',
-      help: 'Reservations released (order cancelled) or committed (order shipped).',
+      help: 'Reservations released (order cancelled), committed (order shipped), or short (shipped after expiring, its units gone to other orders).',
       labelNames: ['status'],
     }),
     stockOpened: metrics.counter({

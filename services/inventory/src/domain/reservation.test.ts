@@ -60,6 +60,7 @@ describe('reservation', () => {
       'RESERVED>EXPIRED',
       'CONFIRMED>RELEASED',
       'CONFIRMED>COMMITTED',
+      'EXPIRED>RELEASED',
     ]);
     const statuses: ReservationStatus[] = [
       'RESERVING',

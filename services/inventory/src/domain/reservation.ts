@@ -45,7 +45,8 @@ export interface Reservation {
  * The legal moves: RESERVING ends in RESERVED (a failed attempt is deleted instead, an
  * abandoned one expires); RESERVED is confirmed by OrderPlaced or expires, whichever comes
  * first; a held order is released (cancelled) or committed (shipped), never both. RESERVED may
- * settle directly because inventory may see a shipment or a cancel before the OrderPlaced.
+ * settle directly because inventory may see a shipment or a cancel before the OrderPlaced. An
+ * EXPIRED order that ships after all is held again first (EXPIRED → RESERVED is a new attempt).
  */
 const TRANSITIONS: Readonly<Record<ReservationStatus, readonly ReservationStatus[]>> = {
   RESERVING: ['RESERVED', 'EXPIRED'],
@@ -53,7 +54,9 @@ const TRANSITIONS: Readonly<Record<ReservationStatus, readonly ReservationStatus
   CONFIRMED: ['RELEASED', 'COMMITTED'],
   RELEASED: [],
   COMMITTED: [],
-  EXPIRED: [],
+  // A cancel of an expired order records it (its units are back already), so a later shipment
+  // event can tell a cancelled order from one whose events only came late.
+  EXPIRED: ['RELEASED'],
 };
 
 /** A move the state machine forbids. */

@@ -18,7 +18,15 @@ export function shipmentsHandler(
     if (outcome === 'pending')
       throw new RetryLaterError(`reservation of ${orderId} is still in progress`);
     if (outcome === 'settled') metrics.settled.inc({ status: 'COMMITTED' });
-    const level = outcome === 'unknown' || outcome === 'conflict' ? 'warn' : 'info';
+    // `short`: the order shipped after its reservation expired and its units went to other
+    // orders; the books hold fewer units than the warehouse shipped, so an operator must know.
+    if (outcome === 'short') metrics.settled.inc({ status: 'SHORT' });
+    const level =
+      outcome === 'short'
+        ? 'error'
+        : outcome === 'unknown' || outcome === 'conflict'
+          ? 'warn'
+          : 'info';
     context.logger[level]({ orderId, outcome }, 'shipment dispatched: reservation committed');
   };
 }

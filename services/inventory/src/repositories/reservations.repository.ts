@@ -66,7 +66,12 @@ export type SettleOutcome =
   /** It is in the other final status (e.g. a cancel after the shipment); nothing moved. */
   | 'conflict'
   /** An attempt is still reserving; the caller should retry later. */
-  | 'pending';
+  | 'pending'
+  /**
+   * A commit of an expired reservation whose units went to other orders meanwhile: the shipment
+   * left with units the books no longer held for it. Nothing moved; an operator must reconcile.
+   */
+  | 'short';
 
 /** What an OrderPlaced came to for the order's reservation. */
 export type ConfirmOutcome =
@@ -121,7 +126,7 @@ export interface ReservationsRepository {
   reserve(orderId: string, lines: readonly ReservationLine[]): Promise<ReserveOutcome>;
   /** RESERVED → RELEASED: the held units go back to available. */
   release(orderId: string): Promise<SettleOutcome>;
-  /** RESERVED/CONFIRMED → COMMITTED: the held units leave with the shipment. */
+  /** RESERVED/CONFIRMED (or EXPIRED, held again) → COMMITTED: the units leave with the shipment. */
   commit(orderId: string): Promise<SettleOutcome>;
   /** RESERVED → CONFIRMED (the order exists); an expired one is held again if it can be. */
   confirm(orderId: string): Promise<ConfirmOutcome>;
@@ -289,8 +294,6 @@ export function reservationsRepository(
         const existing = await find(orderId);
         if (!existing) return 'unknown';
         if (existing.status === to) return 'already';
-        // A cancel of an expired order: its units are back (or being given back) already.
-        if (existing.status === 'EXPIRED' && to === 'RELEASED') return 'already';
         if (existing.status === 'RESERVING') return 'pending';
         if (!canTransition(existing.status, to)) return 'conflict';
         // Conditioned on the status read: of two racing moves (a settle on another replica, an
@@ -299,7 +302,9 @@ export function reservationsRepository(
           { _id: orderId, status: existing.status },
           { $set: { status: to, updatedAt: now().toISOString() }, $unset: { expiresAt: '' } },
         );
-        if (result.modifiedCount === 1) return 'settled';
+        // A cancel of an expired order: its units are back (or being given back) already.
+        if (result.modifiedCount === 1)
+          return existing.status === 'EXPIRED' ? 'already' : 'settled';
         const after = (await find(orderId))?.status;
         // Losing a cancel to an expiry is no conflict: the units go back either way.
         return after === to || (after === 'EXPIRED' && to === 'RELEASED') ? 'already' : 'conflict';
@@ -404,16 +409,44 @@ export function reservationsRepository(
         case 'wait':
           return 'pending';
         case 'reinstate': {
-          // The order exists after all (its OrderPlaced came later than the TTL): hold its
-          // units again, all or none, from what is free now.
-          await discardExpired(existing);
-          const outcome = await reserveAll(orderId, existing.lines);
-          if (outcome.kind === 'short') return 'lost';
-          if (outcome.kind === 'in-progress') return 'pending';
+          // The order exists after all (its OrderPlaced came later than the TTL).
+          const held = await reinstate(existing);
+          if (held !== 'held') return held === 'short' ? 'lost' : 'pending';
           if (await confirmHeld(orderId)) return 'reinstated';
           continue;
         }
       }
+    }
+    return 'pending';
+  };
+
+  /**
+   * Holds an expired reservation's units again, all or none, from what is free now: RESERVED
+   * once more, under a new expiry.
+   */
+  const reinstate = async (expired: Reservation): Promise<'held' | 'short' | 'pending'> => {
+    await discardExpired(expired);
+    const outcome = await reserveAll(expired.orderId, expired.lines);
+    if (outcome.kind === 'short') return 'short';
+    return outcome.kind === 'in-progress' ? 'pending' : 'held';
+  };
+
+  /**
+   * RESERVED/CONFIRMED → COMMITTED. An EXPIRED order shipped all the same (its events came later
+   * than the TTL, after an outage): its units left the warehouse, so they are taken again from
+   * what is free and committed, or it is `short` when other orders have them now.
+   */
+  const commit = async (orderId: string): Promise<SettleOutcome> => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const existing = await withMongoUnavailable(() => find(orderId));
+      if (existing?.status !== 'EXPIRED') {
+        return settle(orderId, 'COMMITTED', (line) =>
+          stock.commit(line.sku, orderId, line.quantity, now()),
+        );
+      }
+      const held = await withMongoUnavailable(() => reinstate(existing));
+      if (held !== 'held') return held;
+      // RESERVED again: the next round commits it, unless another settle or expiry came first.
     }
     return 'pending';
   };
@@ -493,8 +526,7 @@ export function reservationsRepository(
       settle(orderId, 'RELEASED', (line) =>
         stock.giveBack(line.sku, orderId, line.quantity, now()),
       ),
-    commit: (orderId) =>
-      settle(orderId, 'COMMITTED', (line) => stock.commit(line.sku, orderId, line.quantity, now())),
+    commit,
     confirm: (orderId) => withMongoUnavailable(() => confirm(orderId)),
     findExpired: (limit) =>
       withMongoUnavailable(async () => {
