@@ -15,6 +15,7 @@ export {
   type StackPorts,
 } from './ports.js';
 export {
+  LOCAL_ROUTE_TIMEOUT_MS,
   behindSidecarEnv,
   localSidecarBootstrap,
   sidecarEgressUrl,
@@ -27,7 +28,9 @@ export {
   SERVICES_NEED,
   registerScrapeTarget,
   startStack,
+  type ControlName,
   type InfrastructurePart,
+  type ProcessControl,
   type Stack,
   type StackOptions,
   type StackPart,

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   freePort,
   httpOk,
@@ -50,7 +52,19 @@ export interface StartServicesOptions {
 
 /** The running services and how to stop them (in reverse start order). */
 export interface RunningServices {
+  /** Each service's current process (a restart replaces its entry). */
   services: Record<string, RunningService>;
+  /**
+   * Starts `name` again, with the same port and environment, once its process has exited (a
+   * crash or a kill); resolves when it is ready. The fault suite's restart after a kill.
+   */
+  restart: (name: ServiceName) => Promise<RunningService>;
+  /**
+   * A rolling update's step for `name`: a new process on the same port (the services must
+   * listen with HTTP_REUSE_PORT=true) and, once it listens there too, SIGTERM to the old one,
+   * which drains; resolves when the old one has exited and the new one is ready.
+   */
+  replace: (name: ServiceName) => Promise<RunningService>;
   stop: () => Promise<void>;
 }
 
@@ -81,6 +95,24 @@ function environment(
       options.upstreamUrl?.(spec.name, upstream, url) ?? url;
   }
   return { ...env, ...LOCAL_ENV[spec.name], ...options.env?.[spec.name] };
+}
+
+/**
+ * How many sockets listen on TCP `port` (IPv4 or IPv6) on this machine, from /proc/net (Linux,
+ * where SO_REUSEPORT lets several processes listen on one port, each with its own socket).
+ */
+async function listeners(port: number): Promise<number> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let count = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const table = await readFile(file, 'utf8').catch(() => '');
+    for (const line of table.split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      // State 0A is LISTEN; the local address ends in the port, in hex.
+      if (state === '0A' && local?.endsWith(`:${hexPort}`)) count++;
+    }
+  }
+  return count;
 }
 
 /** The services `only` names, with everything they call. */
@@ -117,7 +149,8 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
     for (const service of order) await service.process.stop();
     started.length = 0;
   };
-  const startOne = async (spec: ServiceSpec): Promise<void> => {
+  /** Starts one process of `spec`; `ready` defaults to its /readyz answering 200. */
+  const startOne = async (spec: ServiceSpec, ready?: () => Promise<boolean>): Promise<void> => {
     const url = urls[spec.name] ?? '';
     const { command, args, cwd } = serviceMain(spec.name);
     const env = environment(spec, Number(new URL(url).port), options, urls);
@@ -130,7 +163,7 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
       env,
       readyTimeoutMs: 90_000,
       stopGraceMs: 15_000,
-      ready: () => httpOk(`${url}/readyz`),
+      ready: ready ?? (() => httpOk(`${url}/readyz`)),
     });
     started.push({ name: spec.name, url, process: proc });
   };
@@ -152,8 +185,46 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
     await stop();
     throw failed.reason;
   }
-  const services = Object.fromEntries(
+  const services: Record<string, RunningService> = Object.fromEntries(
     specs.flatMap((spec) => started.filter((s) => s.name === spec.name)).map((s) => [s.name, s]),
   );
-  return { services, stop };
+  const restart = async (name: ServiceName): Promise<RunningService> => {
+    const spec = specs.find((s) => s.name === name);
+    const old = started.find((s) => s.name === name);
+    if (!spec) throw new Error(`${name} is not one of the started services`);
+    if (old?.process.running())
+      throw new Error(`${name} is still running (pid ${String(old.process.pid)})`);
+    if (old) {
+      // Its process has exited: stop() only closes its log and removes its folder.
+      await old.process.stop();
+      started.splice(started.indexOf(old), 1);
+    }
+    await startOne(spec);
+    const fresh = started.find((s) => s.name === name);
+    if (!fresh) throw new Error(`${name} did not start`);
+    services[name] = fresh;
+    return fresh;
+  };
+  const replace = async (name: ServiceName): Promise<RunningService> => {
+    const spec = specs.find((s) => s.name === name);
+    const old = started.find((s) => s.name === name);
+    if (!spec || !old) throw new Error(`${name} is not one of the started services`);
+    const { port } = new URL(old.url);
+    // The old process still answers /readyz on the shared port, so the new one counts as up
+    // once it listens there too (it listens last, when everything else is set up).
+    await startOne(spec, async () => (await listeners(Number(port))) >= 2);
+    const fresh = started.findLast((s) => s.name === name);
+    if (!fresh || fresh === old) throw new Error(`${name} did not start`);
+    services[name] = fresh;
+    await old.process.stop();
+    started.splice(started.indexOf(old), 1);
+    // Only the new process answers now: wait for its consumers and clients to be ready too.
+    const deadline = Date.now() + 90_000;
+    while (!(await httpOk(`${fresh.url}/readyz`).catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`${name} not ready 90 s after its replacement`);
+      await sleep(200);
+    }
+    return fresh;
+  };
+  return { services, restart, replace, stop };
 }

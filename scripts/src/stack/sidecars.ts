@@ -1,4 +1,4 @@
-import { startEnvoy, type EnvoyServer } from '@emporium/harness';
+import { startEnvoy, type EnvoyServer, type ManagedProcess } from '@emporium/harness';
 import { egressPorts, envoyBootstrap, type EnvoyBootstrap } from '../mesh/envoy-bootstrap.js';
 import type { StackPorts } from './ports.js';
 import { SERVICES, type ServiceName } from './topology.js';
@@ -12,8 +12,16 @@ export interface RunningSidecar {
   url: string;
   /** Its admin interface (`/stats/prometheus`, `/clusters`, `/config_dump`). */
   adminUrl: string;
+  /** Its Envoy process (the fault suite kills it). */
+  process: ManagedProcess;
   stop: () => Promise<void>;
 }
+
+/**
+ * The whole-request timeout of the local sidecars' egress routes, in ms: no call through the
+ * mesh takes longer, so neither does a client's request to the gateway (plus its own work).
+ */
+export const LOCAL_ROUTE_TIMEOUT_MS = 5000;
 
 /**
  * The bootstrap of `service`'s sidecar on the local stack: the generator's output with every
@@ -40,7 +48,7 @@ export function localSidecarBootstrap(
     // Twenty processes share a laptop's cores here, so a try gets longer than in a pod; the
     // app's own UPSTREAM_TIMEOUT_MS still bounds the whole call.
     perTryTimeoutMs: 1500,
-    routeTimeoutMs: 5000,
+    routeTimeoutMs: LOCAL_ROUTE_TIMEOUT_MS,
     ...(tracing ? { tracing: { collector: { address: LOCALHOST, port: ports.otlpGrpc } } } : {}),
   });
 }
@@ -91,6 +99,7 @@ export async function startSidecars(
         service,
         url: `http://${LOCALHOST}:${String(own.service)}`,
         adminUrl: envoy.adminUrl,
+        process: envoy.process,
         stop: envoy.stop,
       };
     }),

@@ -1,5 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   cacheRoot,
   startJaeger,
@@ -8,6 +9,7 @@ import {
   startPrometheus,
   startRedis,
   type JaegerServer,
+  type ManagedProcess,
   type PrometheusServer,
   type ScrapeConfig,
 } from '@emporium/harness';
@@ -89,6 +91,32 @@ interface StartedPart {
   parts: StackPart[];
 }
 
+/** The processes of a stack a test may act on one at a time: infrastructure, apps, sidecars. */
+export type ControlName = 'kafka' | 'mongodb' | 'redis' | ServiceName | `${ServiceName}-envoy`;
+
+/** One process of a running stack, to stop (or kill) and start again on its ports and data. */
+export interface ProcessControl {
+  readonly name: ControlName;
+  /** Its process id; undefined once it has exited, until the next start(). */
+  readonly pid: number | undefined;
+  /**
+   * Sends `signal` and resolves once the process has exited: at once for SIGKILL, after its
+   * graceful shutdown for SIGTERM (which is cut short by a SIGKILL after a minute).
+   */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts it again on the same ports, data folder and environment; resolves once it is
+   * ready. Only after it has exited (Redis comes back empty: it keeps no data).
+   */
+  start(): Promise<void>;
+  /**
+   * Services only, when they listen with HTTP_REUSE_PORT=true: a rolling update's step, i.e. a
+   * new process on the same port, then SIGTERM to the old one once the new one listens;
+   * resolves when the old one has drained and exited and the new one is ready.
+   */
+  readonly replace?: () => Promise<void>;
+}
+
 /** A running stack. */
 export interface Stack {
   /** Every part, in start order, with its URL. */
@@ -97,8 +125,61 @@ export interface Stack {
   readonly gatewayUrl?: string;
   readonly jaeger?: JaegerServer;
   readonly prometheus?: PrometheusServer;
+  /** The handle of one process (the fault suite's kills and restarts). */
+  readonly control: (name: ControlName) => ProcessControl;
   /** Stops everything, in reverse start order. */
   readonly stop: () => Promise<void>;
+}
+
+/** A started process the stack can start again: what the harness' start functions return. */
+interface Launched {
+  readonly process: ManagedProcess;
+  readonly stop: () => Promise<void>;
+}
+
+/** How long kill() waits for a process to exit before it sends SIGKILL. */
+const KILL_GRACE_MS = 60_000;
+
+/** Sends `signal` to `proc` and waits until it has exited (SIGKILL after the grace period). */
+async function signalAndWait(proc: ManagedProcess, signal: NodeJS.Signals): Promise<void> {
+  if (!proc.running()) return;
+  process.kill(proc.pid, signal);
+  const deadline = Date.now() + KILL_GRACE_MS;
+  let forced = false;
+  while (proc.running()) {
+    if (!forced && Date.now() > deadline) {
+      process.kill(proc.pid, 'SIGKILL');
+      forced = true;
+    }
+    await sleep(25);
+  }
+}
+
+/**
+ * The control of one process the stack started with `launch`, and how the stack stops whatever
+ * instance of it runs at the end (a killed one only has its log and folder cleaned up).
+ */
+function controlled(
+  name: ControlName,
+  first: Launched,
+  launch: () => Promise<Launched>,
+): { control: ProcessControl; stop: () => Promise<void> } {
+  let current = first;
+  return {
+    control: {
+      name,
+      get pid() {
+        return current.process.running() ? current.process.pid : undefined;
+      },
+      kill: (signal) => signalAndWait(current.process, signal),
+      start: async () => {
+        if (current.process.running()) throw new Error(`${name} is still running`);
+        await current.stop();
+        current = await launch();
+      },
+    },
+    stop: () => current.stop(),
+  };
 }
 
 const url = (port: number): string => `http://127.0.0.1:${String(port)}`;
@@ -158,6 +239,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const stopOne of stops.reverse()) await stopOne();
     stops.length = 0;
   };
+  const controls = new Map<ControlName, ProcessControl>();
+  const control = (name: ControlName): ProcessControl => {
+    const found = controls.get(name);
+    if (!found) throw new Error(`${name} is not a process of this stack`);
+    return found;
+  };
+  /** Registers `first` under `name` and hands back its stop, which stops its latest instance. */
+  const keep = (
+    name: ControlName,
+    first: Launched,
+    launch: () => Promise<Launched>,
+  ): (() => Promise<void>) => {
+    const handle = controlled(name, first, launch);
+    controls.set(name, handle.control);
+    return handle.stop;
+  };
 
   try {
     if (withServices) {
@@ -169,22 +266,27 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       progress(part, 'starting');
       switch (part) {
         case 'kafka': {
-          const kafka = await startKafka({
-            port: ports.kafka,
-            dataDir: join(options.dataDir, 'kafka'),
-          });
-          return { stop: kafka.stop, parts: [{ name: 'kafka', url: kafka.brokers.join(',') }] };
+          const launch = (): ReturnType<typeof startKafka> =>
+            startKafka({ port: ports.kafka, dataDir: join(options.dataDir, 'kafka') });
+          const kafka = await launch();
+          return {
+            stop: keep('kafka', kafka, launch),
+            parts: [{ name: 'kafka', url: kafka.brokers.join(',') }],
+          };
         }
         case 'redis': {
-          const redis = await startRedis({ port: ports.redis });
-          return { stop: redis.stop, parts: [{ name: 'redis', url: redis.url }] };
+          const launch = (): ReturnType<typeof startRedis> => startRedis({ port: ports.redis });
+          const redis = await launch();
+          return { stop: keep('redis', redis, launch), parts: [{ name: 'redis', url: redis.url }] };
         }
         case 'mongodb': {
-          const mongo = await startMongo({
-            port: ports.mongodb,
-            dataDir: join(options.dataDir, 'ferretdb'),
-          });
-          return { stop: mongo.stop, parts: [{ name: 'mongodb (FerretDB)', url: mongo.url }] };
+          const launch = (): ReturnType<typeof startMongo> =>
+            startMongo({ port: ports.mongodb, dataDir: join(options.dataDir, 'ferretdb') });
+          const mongo = await launch();
+          return {
+            stop: keep('mongodb', mongo, launch),
+            parts: [{ name: 'mongodb (FerretDB)', url: mongo.url }],
+          };
         }
         case 'jaeger': {
           const started = await startJaeger({
@@ -231,7 +333,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     if (!withServices) {
-      return { parts, stop, ...(jaeger ? { jaeger } : {}), ...(prometheus ? { prometheus } : {}) };
+      return {
+        parts,
+        control,
+        stop,
+        ...(jaeger ? { jaeger } : {}),
+        ...(prometheus ? { prometheus } : {}),
+      };
     }
 
     progress('services', `starting ${SERVICES.map((s) => s.name).join(', ')}`);
@@ -259,12 +367,32 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ? { upstreamUrl: (caller, callee) => sidecarEgressUrl(caller, callee, ports) }
         : {}),
     });
+    for (const { name } of SERVICES) {
+      controls.set(name, {
+        name,
+        get pid() {
+          const proc = running.services[name]?.process;
+          return proc?.running() ? proc.pid : undefined;
+        },
+        kill: async (signal) => {
+          const proc = running.services[name]?.process;
+          if (proc) await signalAndWait(proc, signal);
+        },
+        start: async () => {
+          await running.restart(name);
+        },
+        replace: async () => {
+          await running.replace(name);
+        },
+      });
+    }
     // Sidecars stop after the apps, as on Kubernetes: an app draining its last requests still
     // needs its Envoy to reach the services it calls.
     const sidecarsStarted: RunningSidecar[] = [];
+    const sidecarStops: (() => Promise<void>)[] = [];
     stops.push(async () => {
       await running.stop();
-      for (const sidecar of sidecarsStarted.reverse()) await sidecar.stop();
+      for (const stopOne of sidecarStops.reverse()) await stopOne();
     });
     if (sidecars) {
       progress('sidecars', 'starting one Envoy per service');
@@ -275,6 +403,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           tracing,
         )),
       );
+      for (const sidecar of sidecarsStarted) {
+        const launch = async (): Promise<RunningSidecar> => {
+          const [again] = await startSidecars([sidecar.service], ports, tracing);
+          if (!again) throw new Error(`the sidecar of ${sidecar.service} did not start`);
+          return again;
+        };
+        sidecarStops.push(keep(`${sidecar.service}-envoy`, sidecar, launch));
+      }
       for (const sidecar of sidecarsStarted)
         parts.push({ name: sidecar.service, url: sidecar.url });
       for (const sidecar of sidecarsStarted) {
@@ -288,6 +424,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     return {
       parts,
       gatewayUrl: url(ports.services.gateway.service),
+      control,
       stop,
       ...(jaeger ? { jaeger } : {}),
       ...(prometheus ? { prometheus } : {}),
