@@ -262,6 +262,7 @@ describe('faults: the whole stack through kill -9, restarts and a rolling restar
         if (Date.now() > stoppedAt + FINAL_WITHIN_MS) break;
         await sleep(1000);
       }
+      const drained = ((Date.now() - stoppedAt) / 1000).toFixed(0);
       latest = stores;
       const problems: string[] = [];
       const orders = new Map(stores.orders.map((o) => [o._id, o]));
@@ -295,7 +296,7 @@ describe('faults: the whole stack through kill -9, restarts and a rolling restar
         if (count > 0) problems.push(`${String(count)} records in ${topic} (none was poison)`);
       }
       checks.push({ group, final, stockDrift: stock.drift, problems });
-      log(`${group}: checked (${String(problems.length)} problems)`);
+      log(`${group}: drained in ${drained} s, checked (${String(problems.length)} problems)`);
     };
 
     /** Runs `faults` under load, then drains and checks. */
