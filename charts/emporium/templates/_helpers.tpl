@@ -186,10 +186,15 @@ win: the chart's of the same name are left out.
 {{- end -}}
 {{- $env = append $env (dict "name" "KAFKA_SSL" "value" (ternary "true" "false" $kafka.tls)) -}}
 {{- if $kafka.sasl.enabled -}}
-{{- $secret := required "kafka.existingSecret is required with kafka.sasl.enabled" $kafka.existingSecret -}}
 {{- $env = append $env (dict "name" "KAFKA_SASL_MECHANISM" "value" $kafka.sasl.mechanism) -}}
+{{- if eq $kafka.sasl.mechanism "aws-msk-iam" -}}
+{{- /* MSK IAM signs in with the pod's AWS credentials (IRSA): no secret, only the region. */ -}}
+{{- $env = append $env (dict "name" "KAFKA_AWS_REGION" "value" (required "kafka.sasl.awsRegion is required with aws-msk-iam" $kafka.sasl.awsRegion)) -}}
+{{- else -}}
+{{- $secret := required "kafka.existingSecret is required with kafka.sasl.enabled" $kafka.existingSecret -}}
 {{- $env = append $env (dict "name" "KAFKA_SASL_USERNAME" "valueFrom" (dict "secretKeyRef" (dict "name" $secret "key" $kafka.secretKeys.username))) -}}
 {{- $env = append $env (dict "name" "KAFKA_SASL_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" $secret "key" $kafka.secretKeys.password))) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if has "mongodb" $spec.uses -}}
@@ -228,8 +233,10 @@ win: the chart's of the same name are left out.
 {{- /* Never the dev issuer in a cluster: it mints a token for anyone. */ -}}
 {{- $env = append $env (dict "name" "DEV_ISSUER_ENABLED" "value" "false") -}}
 {{- if $jwt.jwksUrl -}}{{- $env = append $env (dict "name" "JWT_JWKS_URL" "value" $jwt.jwksUrl) -}}{{- end -}}
+{{- if $jwt.allowHttp -}}{{- $env = append $env (dict "name" "JWT_JWKS_ALLOW_HTTP" "value" "true") -}}{{- end -}}
 {{- if $jwt.issuer -}}{{- $env = append $env (dict "name" "JWT_ISSUER" "value" $jwt.issuer) -}}{{- end -}}
 {{- if $jwt.audience -}}{{- $env = append $env (dict "name" "JWT_AUDIENCE" "value" $jwt.audience) -}}{{- end -}}
+{{- if $jwt.tokenUse -}}{{- $env = append $env (dict "name" "JWT_TOKEN_USE" "value" $jwt.tokenUse) -}}{{- end -}}
 {{- $env = append $env (dict "name" "JWT_ALGORITHMS" "value" (join "," $jwt.algorithms)) -}}
 {{- end -}}
 {{- $extra := $svc.env | default dict -}}

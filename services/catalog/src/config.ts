@@ -1,5 +1,6 @@
 import {
   baseConfigSchema,
+  checkKafkaSasl,
   checkLeaderElection,
   envVar,
   kafkaConfigShape,
@@ -29,7 +30,8 @@ export const configSchema = baseConfigSchema
     /** Lifetime of a cached product in Redis; also the bound on how stale a cached read can be. */
     CATALOG_CACHE_TTL_SECONDS: envVar.int(1, 86_400).default(60),
   })
-  .superRefine(checkLeaderElection);
+  .superRefine(checkLeaderElection)
+  .superRefine(checkKafkaSasl);
 
 /** Catalog's parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

@@ -13,7 +13,14 @@ import {
 } from '@emporium/harness';
 import { createMetrics, createRedisClient, type HttpApp, type Metrics } from '@emporium/platform';
 import type { Redis } from 'ioredis';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import {
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  SignJWT,
+  type CryptoKey,
+  type JWTPayload,
+} from 'jose';
 import { pino } from 'pino';
 import request from 'supertest';
 import { buildApp } from './app.js';
@@ -66,7 +73,8 @@ function startFakeServices(jwks: () => unknown): Promise<HttpStub> {
     'GET /catalog/products/:id': ({ params: { id } }, res) => {
       const sku = skus[id];
       if (sku) json(res, 200, product(id, sku));
-      else problem(res, 404, 'PRODUCT_NOT_FOUND');
+      // As catalog answers: its own path as the instance, which the client must not see.
+      else problem(res, 404, 'PRODUCT_NOT_FOUND', { instance: `/products/${id}` });
     },
     'POST /catalog/products': (_req, res) => {
       json(res, 201, product('p-new', 'NEW-1'), { location: '/products/p-new' });
@@ -168,6 +176,8 @@ describe('gateway HTTP API', () => {
   let metrics: Metrics;
   let issuerKey: CryptoKey;
   let otherKey: CryptoKey;
+  /** The issuer's public key as PEM: what an HS256 forgery uses as its "secret". */
+  let publicPem = '';
   let jwk: Record<string, unknown> = {};
   /** Every 4xx status the tests below drew from the gateway. */
   const exercised = new Set<number>();
@@ -236,6 +246,7 @@ describe('gateway HTTP API', () => {
     const pair = await generateKeyPair('RS256', { extractable: true });
     issuerKey = pair.privateKey;
     jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    publicPem = await exportSPKI(pair.publicKey);
     ({ privateKey: otherKey } = await generateKeyPair('RS256'));
     services = await startFakeServices(() => ({ keys: [jwk] }));
     base = services.url;
@@ -270,28 +281,63 @@ describe('gateway HTTP API', () => {
       );
     });
 
-    it('401 for a forged, an expired, a wrong-audience, a wrong-issuer and an HS256 token', async () => {
+    it('401 for every kind of bad token, each counted by its reason', async () => {
       const now = Math.floor(Date.now() / 1000);
-      const tokens = [
-        await sign({ sub: 'alice' }, { key: otherKey }),
-        await sign({ sub: 'alice', iat: now - 600, exp: now - 60 }),
-        await sign({ sub: 'alice', aud: 'someone-else' }),
-        await sign({ sub: 'alice', iss: 'https://evil.test' }),
-        await sign({ sub: 'alice', aud: undefined, client_id: 'someone-else' }),
-        await new SignJWT({ sub: 'alice', iss: ISSUER, aud: AUDIENCE, exp: now + 300 })
-          .setProtectedHeader({ alg: 'HS256' })
-          .sign(new TextEncoder().encode('a-shared-secret-that-is-long-enough!')),
-        'not-a-jwt',
+      const claims = { sub: 'alice', iss: ISSUER, aud: AUDIENCE, exp: now + 300 };
+      const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
+      const cases: [string, string][] = [
+        [await sign({ sub: 'alice' }, { key: otherKey }), 'signature'],
+        [await sign({ sub: 'alice', iat: now - 600, exp: now - 60 }), 'expired'],
+        [await sign({ sub: 'alice', aud: 'someone-else' }), 'audience'],
+        [await sign({ sub: 'alice', iss: 'https://evil.test' }), 'issuer'],
+        [await sign({ sub: 'alice', aud: undefined, client_id: 'someone-else' }), 'audience'],
+        [await sign({ sub: '../admin' }), 'claims'],
+        // An unsecured JWT: `alg: none` and no signature at all.
+        [`${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`, 'algorithm'],
+        // The key-confusion forgery: HS256 keyed with the issuer's public key, which anyone has.
+        [
+          await new SignJWT(claims)
+            .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+            .sign(new TextEncoder().encode(publicPem)),
+          'algorithm',
+        ],
+        // Signed by a key the issuer never published.
+        [
+          await new SignJWT(claims)
+            .setProtectedHeader({ alg: 'RS256', kid: 'k-unknown' })
+            .sign(otherKey),
+          'unknown_key',
+        ],
+        ['not-a-jwt', 'malformed'],
       ];
-      for (const token of tokens) {
+      const counted = async (reason: string) => {
+        const text = await metrics.text('gateway_tokens_refused_total');
+        const line = new RegExp(`reason="${reason}"[^}]*\\} (\\d+)`).exec(text);
+        return Number(line?.[1] ?? '0');
+      };
+      for (const [token, reason] of cases) {
+        const before = await counted(reason);
         const response = await request(http.app)
           .get('/api/cart')
           .set('authorization', `Bearer ${token}`);
         expectProblem(response, 401, 'INVALID_TOKEN');
         assert.match(String(response.headers['www-authenticate']), /^Bearer .*invalid_token/);
+        assert.equal(await counted(reason), before + 1, `${reason}: ${token.slice(0, 40)}`);
       }
       const basic = await request(http.app).get('/api/cart').set('authorization', 'Basic YTpi');
       expectProblem(basic, 401, 'INVALID_TOKEN');
+    });
+
+    it('with JWT_TOKEN_USE=access (Cognito), an ID token is refused and an access token taken', async () => {
+      const strict = appFor(configSchema.parse(env({ JWT_TOKEN_USE: 'access' })));
+      const id = await request(strict.app)
+        .get('/api/cart')
+        .set('authorization', await bearer({ sub: 'alice', token_use: 'id' }));
+      expectProblem(id, 401, 'INVALID_TOKEN');
+      const access = await request(strict.app)
+        .get('/api/cart')
+        .set('authorization', await bearer({ sub: 'alice', token_use: 'access' }));
+      assert.equal(access.status, 200, JSON.stringify(access.body));
     });
 
     it('accepts a Cognito access token: client_id instead of aud, roles from cognito:groups', async () => {
@@ -351,6 +397,31 @@ describe('gateway HTTP API', () => {
       assert.equal(services.calls.length, before, 'nothing reached the services');
       assert.match(await metrics.text('gateway_requests_rejected_total'), /reason="forbidden"/);
     });
+
+    it('routes only the exact spelling: PUT /api/PRODUCTS/x reaches no handler, admin or not', async () => {
+      const token = await bearer({ sub: 'alice', roles: ['shopper'] });
+      const before = services.calls.length;
+      for (const call of [
+        request(http.app).put('/api/PRODUCTS/p-1').send({ name: 'x' }),
+        request(http.app).put('/api/products/p-1/').send({ name: 'x' }),
+        request(http.app).put('/API/stock/MUG-1').send({ available: 3 }),
+        request(http.app).get('/api/Cart'),
+      ]) {
+        expectProblem(await call.set('authorization', token), 404, 'NOT_FOUND');
+      }
+      assert.equal(services.calls.length, before, 'nothing reached the services');
+    });
+
+    it('without a token: anonymous routes answer, user and admin routes 401', async () => {
+      assert.equal((await request(http.app).get('/api/products')).status, 200);
+      for (const call of [
+        request(http.app).get('/api/orders'),
+        request(http.app).put('/api/cart/lines/MUG-1').send({ quantity: 1 }),
+        request(http.app).put('/api/stock/MUG-1').send({ available: 3 }),
+      ]) {
+        expectProblem(await call, 401, 'TOKEN_REQUIRED');
+      }
+    });
   });
 
   describe('catalog browsing (anonymous)', () => {
@@ -386,11 +457,9 @@ describe('gateway HTTP API', () => {
       const found = await request(http.app).get('/api/products/p-1');
       assert.equal(found.status, 200);
       assert.equal((found.body as { sku: string }).sku, 'MUG-1');
-      expectProblem(
-        await request(http.app).get('/api/products/p-missing'),
-        404,
-        'PRODUCT_NOT_FOUND',
-      );
+      const missing = await request(http.app).get('/api/products/p-missing?x=1');
+      expectProblem(missing, 404, 'PRODUCT_NOT_FOUND');
+      assert.equal((missing.body as { instance: string }).instance, '/api/products/p-missing');
     });
 
     it('the product page aggregates catalog and inventory, and degrades without inventory', async () => {

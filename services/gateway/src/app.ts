@@ -7,7 +7,7 @@ import type { Upstreams } from './gateways/upstreams.gateway.js';
 import type { RateLimitsRepository } from './repositories/rate-limits.repository.js';
 import { cartRoutes } from './routes/cart.routes.js';
 import { devIssuerRoutes } from './routes/dev-issuer.routes.js';
-import { edgeMiddleware } from './routes/edge.middleware.js';
+import { authorizeRoute, edgeMiddleware } from './routes/edge.middleware.js';
 import { orderRoutes } from './routes/orders.routes.js';
 import { productRoutes } from './routes/products.routes.js';
 
@@ -23,6 +23,7 @@ export interface Deps extends AppDeps {
 
 /** Builds the gateway's HTTP app (never listens). */
 export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
+  const metrics = gatewayMetrics(deps.metrics);
   const http = createHttpApp({
     service: 'gateway',
     version: config.SERVICE_VERSION,
@@ -30,6 +31,7 @@ export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
     logger: deps.logger,
     bodyLimit: config.HTTP_BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
+    authorize: authorizeRoute(metrics),
     openapi: {
       title: 'Emporium gateway',
       version: config.SERVICE_VERSION,
@@ -41,7 +43,6 @@ export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
     ...(deps.faults ? { faults: deps.faults } : {}),
   });
-  const metrics = gatewayMetrics(deps.metrics);
   const verifier =
     deps.verifier ??
     jwtVerifier({
@@ -49,6 +50,7 @@ export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
       algorithms: config.JWT_ALGORITHMS,
+      ...(config.JWT_TOKEN_USE ? { tokenUse: config.JWT_TOKEN_USE } : {}),
     });
   http.routes.use(
     ...edgeMiddleware({ verifier, rateLimits: deps.rateLimits, metrics, logger: deps.logger }),

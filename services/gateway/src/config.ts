@@ -41,13 +41,25 @@ const rawConfigSchema = baseConfigSchema.extend({
   JWT_ISSUER: z.string().min(1).optional(),
   /** The `aud` (ID tokens, most issuers) or Cognito `client_id` (access tokens) a token must carry. */
   JWT_AUDIENCE: z.string().min(1).optional(),
+  /**
+   * Fetch the JWKS over plain http from a host that is not loopback: only for a dev cluster's
+   * in-cluster issuer (kind's dev-issuer pod), never where the network between can be reached.
+   */
+  JWT_JWKS_ALLOW_HTTP: envVar.bool().default(false),
+  /**
+   * Cognito's `token_use` a token must carry: `access` (what a web client sends) or `id`. Unset
+   * for issuers without the claim; set it with Cognito, so an ID token is not taken for access.
+   */
+  JWT_TOKEN_USE: z.enum(['access', 'id']).optional(),
   /** Comma-separated allow-list of signature algorithms. */
   JWT_ALGORITHMS: envVar
     .list()
     .pipe(z.array(JWT_ALGORITHM, { error: `expected ${JWT_ALGORITHM.options.join(', ')}` }))
     .default(['RS256']),
-  /** Serves a local issuer under /dev (JWKS + demo tokens); never in a shared environment. */
+  /** Serves a local issuer under /dev (JWKS + demo tokens); refused under NODE_ENV=production. */
   DEV_ISSUER_ENABLED: envVar.bool().default(false),
+  /** `production` in the images (services/Dockerfile): the dev issuer and http JWKS refused. */
+  NODE_ENV: z.string().optional(),
   RATE_LIMIT_USER_CAPACITY: envVar.int(1, 1_000_000).default(60),
   RATE_LIMIT_USER_REFILL_PER_SECOND: envVar.number(0.001, 1_000_000).default(20),
   RATE_LIMIT_IP_CAPACITY: envVar.int(1, 1_000_000).default(120),
@@ -55,6 +67,15 @@ const rawConfigSchema = baseConfigSchema.extend({
   /** Proxy hops in front of the gateway (ALB, Envoy) whose X-Forwarded-For is trusted for the client IP. */
   TRUST_PROXY: envVar.int(0, 10).default(0),
 });
+
+/** Loopback hosts, where http cannot be intercepted on the way: local issuers and tests. */
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Whether keys may be fetched from `url`: https, or http to a loopback host outside production. */
+function trustedJwksUrl(url: URL, production: boolean): boolean {
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && !production && LOOPBACK.has(url.hostname);
+}
 
 /** The issuer and audience of the local dev issuer. */
 export const DEV_ISSUER = { issuer: 'emporium-dev-issuer', audience: 'emporium' } as const;
@@ -65,6 +86,25 @@ export const DEV_ISSUER = { issuer: 'emporium-dev-issuer', audience: 'emporium' 
  */
 export const configSchema = rawConfigSchema
   .superRefine((env, ctx) => {
+    const production = env.NODE_ENV === 'production';
+    if (env.DEV_ISSUER_ENABLED && production) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DEV_ISSUER_ENABLED'],
+        message:
+          'must be false under NODE_ENV=production (the dev issuer signs a token for anyone)',
+      });
+    }
+    const jwks = env.JWT_JWKS_URL === undefined ? undefined : new URL(env.JWT_JWKS_URL);
+    if (jwks && !trustedJwksUrl(jwks, production) && !env.JWT_JWKS_ALLOW_HTTP) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_JWKS_URL'],
+        message:
+          'expected an https:// URL (keys fetched over http can be swapped on the way); http:// ' +
+          'is taken for a loopback host outside production, or with JWT_JWKS_ALLOW_HTTP=true',
+      });
+    }
     if (env.DEV_ISSUER_ENABLED) return;
     for (const name of ['JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE'] as const) {
       if (env[name] === undefined) {

@@ -19,12 +19,43 @@ export function tokenRequired(): AppError {
   });
 }
 
+/**
+ * Why a token was refused, the `reason` of `gateway_tokens_refused_total`: a fixed set, so the
+ * label stays bounded whatever a client sends.
+ */
+export type TokenRefusal =
+  /** Not a compact JWS/JWT at all, or not JSON inside. */
+  | 'malformed'
+  /** `alg` outside JWT_ALGORITHMS: `none`, or HS256 "signed" with the issuer's public key. */
+  | 'algorithm'
+  /** A `kid` the issuer's JWKS does not hold (checked again after a refetch). */
+  | 'unknown_key'
+  /** The signature does not verify: forged or tampered with. */
+  | 'signature'
+  | 'expired'
+  | 'issuer'
+  | 'audience'
+  /** Cognito's `token_use` other than JWT_TOKEN_USE (an ID token where an access token is due). */
+  | 'token_use'
+  /** A required claim missing or unusable (`exp`, `sub`, a not-before in the future). */
+  | 'claims';
+
+/** A token that failed verification, and why (for the metric and the log, not the answer). */
+export class TokenRefusedError extends AppError {
+  constructor(
+    readonly reason: TokenRefusal,
+    cause?: unknown,
+  ) {
+    super(GatewayErrorCode.INVALID_TOKEN, 401, 'The bearer token is not valid.', {
+      headers: { 'www-authenticate': 'Bearer realm="emporium", error="invalid_token"' },
+      cause,
+    });
+  }
+}
+
 /** 401 for a token that failed verification; the reason stays in the logs, not the answer. */
-export function invalidToken(cause?: unknown): AppError {
-  return new AppError(GatewayErrorCode.INVALID_TOKEN, 401, 'The bearer token is not valid.', {
-    headers: { 'www-authenticate': 'Bearer realm="emporium", error="invalid_token"' },
-    cause,
-  });
+export function invalidToken(reason: TokenRefusal, cause?: unknown): TokenRefusedError {
+  return new TokenRefusedError(reason, cause);
 }
 
 /** 403 for a signed-in user without the admin role. */

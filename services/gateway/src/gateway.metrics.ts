@@ -1,4 +1,5 @@
 import type { Metrics } from '@emporium/platform';
+import type { TokenRefusal } from './errors.js';
 
 /** Why the gateway turned a request away. */
 export type RejectionReason = 'unauthenticated' | 'forbidden' | 'rate_limited';
@@ -7,6 +8,8 @@ export type RejectionReason = 'unauthenticated' | 'forbidden' | 'rate_limited';
 export interface GatewayMetrics {
   rejected: { inc(labels: { reason: RejectionReason }): void };
   rateLimitErrors: { inc(labels: { scope: 'user' | 'ip' }): void };
+  /** `gateway_tokens_refused_total{reason}`: bearer tokens that failed verification. */
+  tokensRefused: { inc(labels: { reason: TokenRefusal }): void };
   productPagesDegraded: { inc(): void };
 }
 
@@ -16,6 +19,11 @@ export function gatewayMetrics(metrics: Metrics): GatewayMetrics {
     rejected: metrics.counter({
       name: 'gateway_requests_rejected_total',
       help: 'Requests refused at the edge, by reason: unauthenticated, forbidden, rate_limited.',
+      labelNames: ['reason'],
+    }),
+    tokensRefused: metrics.counter<'reason'>({
+      name: 'gateway_tokens_refused_total',
+      help: 'Bearer tokens refused, by reason: malformed, algorithm, unknown_key, signature, expired, issuer, audience, token_use, claims.',
       labelNames: ['reason'],
     }),
     rateLimitErrors: metrics.counter({

@@ -1,5 +1,6 @@
 import {
   baseConfigSchema,
+  checkKafkaSasl,
   checkLeaderElection,
   envVar,
   kafkaConfigShape,
@@ -31,7 +32,8 @@ export const configSchema = baseConfigSchema
     LEADER_ELECTION_LEASE_NAME:
       leaderElectionConfigShape.LEADER_ELECTION_LEASE_NAME.default('inventory-sweeper'),
   })
-  .superRefine(checkLeaderElection);
+  .superRefine(checkLeaderElection)
+  .superRefine(checkKafkaSasl);
 
 /** Inventory's parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

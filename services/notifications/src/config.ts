@@ -1,5 +1,6 @@
 import {
   baseConfigSchema,
+  checkKafkaSasl,
   kafkaConfigShape,
   loadConfigOrExit,
   mongoConfigShape,
@@ -8,11 +9,13 @@ import {
 import type { z } from 'zod';
 
 /** Every variable notifications reads. */
-export const configSchema = baseConfigSchema.extend({
-  ...kafkaConfigShape,
-  ...mongoConfigShape,
-  MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('notifications'),
-});
+export const configSchema = baseConfigSchema
+  .extend({
+    ...kafkaConfigShape,
+    ...mongoConfigShape,
+    MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('notifications'),
+  })
+  .superRefine(checkKafkaSasl);
 
 /** Notifications' parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

@@ -1,5 +1,6 @@
 import {
   baseConfigSchema,
+  checkKafkaSasl,
   checkLeaderElection,
   envVar,
   kafkaConfigShape,
@@ -31,7 +32,8 @@ export const configSchema = baseConfigSchema
     /** Where the inventory service is reached. */
     UPSTREAM_INVENTORY_URL: envVar.url(),
   })
-  .superRefine(checkLeaderElection);
+  .superRefine(checkLeaderElection)
+  .superRefine(checkKafkaSasl);
 
 /** Orders' parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

@@ -1,5 +1,6 @@
 import {
   baseConfigSchema,
+  checkKafkaSasl,
   checkLeaderElection,
   envVar,
   kafkaConfigShape,
@@ -27,7 +28,8 @@ export const configSchema = baseConfigSchema
     /** Share of orders the simulated provider declines, 0–1 (decided per order id). */
     PSP_DECLINE_RATE: envVar.number(0, 1).default(0.1),
   })
-  .superRefine(checkLeaderElection);
+  .superRefine(checkLeaderElection)
+  .superRefine(checkKafkaSasl);
 
 /** Payments' parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

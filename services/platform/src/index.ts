@@ -189,6 +189,8 @@ export {
 } from './http/openapi.js';
 export {
   JSON_MEDIA_TYPES,
+  type Authorize,
+  type RouteAccess,
   type RouteHandler,
   type RouteMethod,
   type RouteSpec,
@@ -211,7 +213,10 @@ export {
 export { createKafka, type KafkaClientOptions } from './kafka/kafka-client.js';
 export {
   kafkaConfigShape,
+  checkKafkaSasl,
   kafkaSasl,
+  SASL_MECHANISMS,
+  type KafkaSecurityConfig,
   mongoConfigShape,
   outboxConfigShape,
   redisConfigShape,

@@ -1,5 +1,6 @@
 import {
   baseConfigSchema,
+  checkKafkaSasl,
   checkLeaderElection,
   kafkaConfigShape,
   leaderElectionConfigShape,
@@ -24,7 +25,8 @@ export const configSchema = baseConfigSchema
     /** The carrier every shipment is handed to (a simulated one). */
     SHIPPING_CARRIER: z.string().min(1).max(50).default('EMPORIUM-POST'),
   })
-  .superRefine(checkLeaderElection);
+  .superRefine(checkLeaderElection)
+  .superRefine(checkKafkaSasl);
 
 /** Shipping's parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

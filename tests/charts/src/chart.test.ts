@@ -268,6 +268,22 @@ describe('charts/emporium: rendered profiles', () => {
     assert.equal(value(objects, 'orders', 'UPSTREAM_RETRIES'), '0');
   });
 
+  it('eks with MSK IAM: the mechanism and region, and no SASL secret', async () => {
+    const eks = PROFILES.find((p) => p.name === 'eks');
+    assert.ok(eks);
+    const objects = await renderChart(eks.valuesFiles, {
+      ...eks.set,
+      'kafka.sasl.mechanism': 'aws-msk-iam',
+      'kafka.sasl.awsRegion': 'eu-west-1',
+    });
+    const orders = env(objects, 'orders');
+    assert.equal(orders.KAFKA_SASL_MECHANISM?.value, 'aws-msk-iam');
+    assert.equal(orders.KAFKA_AWS_REGION?.value, 'eu-west-1');
+    assert.equal(orders.KAFKA_SSL?.value, 'true');
+    assert.equal(orders.KAFKA_SASL_USERNAME, undefined);
+    assert.equal(orders.KAFKA_SASL_PASSWORD, undefined);
+  });
+
   it('eks: MSK, DocumentDB and ElastiCache from Secrets, HPA, PDB, zone spread, IRSA, the ALB', () => {
     const objects = render('eks');
     const orders = env(objects, 'orders');
@@ -280,6 +296,8 @@ describe('charts/emporium: rendered profiles', () => {
       key: 'brokers',
     });
     assert.equal(orders.KAFKA_SSL?.value, 'true');
+    assert.equal(env(objects, 'gateway').JWT_TOKEN_USE?.value, 'access');
+    assert.equal(env(objects, 'gateway').JWT_JWKS_ALLOW_HTTP, undefined);
     assert.equal(orders.MONGO_RETRY_WRITES?.value, 'false');
     assert.equal(orders.MONGO_TLS_CA_FILE?.value, '/etc/emporium/mongodb-ca/global-bundle.pem');
     assert.deepEqual(env(objects, 'cart').REDIS_URL?.valueFrom?.secretKeyRef, {

@@ -39,6 +39,17 @@ describe('charts/emporium: values.schema.json refuses bad values', () => {
     await assert.rejects(lintChart(['ci/minimal-values.yaml'], { 'mesh.mod': 'envoy' }), /mod/);
   });
 
+  it('SASL without TLS, and MSK IAM without a region', async () => {
+    const plain = await refused({ 'kafka.sasl.enabled': 'true', 'kafka.existingSecret': 'msk' });
+    assert.match(plain, /kafka.*tls|kafka\/tls/);
+    const iam = await refused({
+      'kafka.tls': 'true',
+      'kafka.sasl.enabled': 'true',
+      'kafka.sasl.mechanism': 'aws-msk-iam',
+    });
+    assert.match(iam, /awsRegion/);
+  });
+
   it('a misspelt service name', async () => {
     const message = await refused({ 'services.order.enabled': 'true' });
     assert.match(message, /order/);

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import { hasAudience, identityOf, type Identity } from '../domain/identity.js';
-import { invalidToken, jwksUnavailable } from '../errors.js';
+import { invalidToken, jwksUnavailable, type TokenRefusal } from '../errors.js';
 
 /** What the verifier checks a token against. */
 export interface JwtVerifierOptions {
@@ -9,6 +9,8 @@ export interface JwtVerifierOptions {
   audience: string;
   /** The allow-list; a token signed with anything else (`none`, HS256 …) is refused. */
   algorithms: readonly string[];
+  /** Cognito's `token_use` every token must carry (`access` or `id`); unchecked when absent. */
+  tokenUse?: 'access' | 'id';
   /** Bound on one JWKS fetch, in ms. */
   jwksTimeoutMs?: number;
 }
@@ -26,6 +28,19 @@ function isJwksOutage(error: unknown): boolean {
   }
   // A refused connection surfaces as fetch's TypeError, outside jose's own error classes.
   return !(error instanceof joseErrors.JOSEError);
+}
+
+/** What a jose verification error says about the token. */
+function refusalOf(error: unknown): TokenRefusal {
+  if (error instanceof joseErrors.JWTExpired) return 'expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return error.claim === 'iss' ? 'issuer' : 'claims';
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm';
+  if (error instanceof joseErrors.JOSENotSupported) return 'algorithm';
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'unknown_key';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature';
+  return 'malformed';
 }
 
 /**
@@ -50,11 +65,14 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         }));
       } catch (error) {
         if (isJwksOutage(error)) throw jwksUnavailable(error);
-        throw invalidToken(error);
+        throw invalidToken(refusalOf(error), error);
       }
-      if (!hasAudience(payload, options.audience)) throw invalidToken('wrong audience');
+      if (!hasAudience(payload, options.audience)) throw invalidToken('audience');
+      if (options.tokenUse !== undefined && payload.token_use !== options.tokenUse) {
+        throw invalidToken('token_use');
+      }
       const identity = identityOf(payload);
-      if (!identity) throw invalidToken('unusable subject');
+      if (!identity) throw invalidToken('claims');
       return identity;
     },
   };

@@ -15,6 +15,7 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
   routes.get(
     '/api/cart',
     {
+      access: 'user',
       summary: 'The caller’s cart',
       description: SIGNED_IN,
       responses: { 200: CartSchema, 401: 'problem', 429: 'problem' },
@@ -29,6 +30,7 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
   routes.put(
     '/api/cart/lines/:sku',
     {
+      access: 'user',
       summary: 'Put a product in the cart with this quantity',
       description: `${SIGNED_IN} 404 UNKNOWN_SKU when the catalog does not know the sku.`,
       params: z.object({ sku: Sku }),
@@ -46,6 +48,7 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
   routes.delete(
     '/api/cart/lines/:sku',
     {
+      access: 'user',
       summary: 'Take a product out of the cart',
       description: SIGNED_IN,
       params: z.object({ sku: Sku }),
@@ -61,6 +64,7 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
   routes.delete(
     '/api/cart',
     {
+      access: 'user',
       summary: 'Empty the cart',
       description: SIGNED_IN,
       responses: { 204: 'empty', 401: 'problem', 429: 'problem' },

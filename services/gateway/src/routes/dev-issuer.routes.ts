@@ -7,6 +7,7 @@ export function devIssuerRoutes(routes: Routes, issuer: DevIssuer): void {
   routes.get(
     '/dev/.well-known/jwks.json',
     {
+      access: 'anonymous',
       summary: 'The dev issuer’s public keys (local development only)',
       responses: {
         200: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }).meta({ id: 'Jwks' }),
@@ -21,6 +22,7 @@ export function devIssuerRoutes(routes: Routes, issuer: DevIssuer): void {
   routes.post(
     '/dev/token',
     {
+      access: 'anonymous',
       summary: 'A token for a demo user (local development only)',
       description:
         'Any lower-case name is a shopper (`alice`, `shopper-17`); `admin` gets the admin role. `expiresInSeconds` mints a short-lived token, e.g. to try expiry.',

@@ -1,9 +1,8 @@
-import { AppError, errors, type Logger } from '@emporium/platform';
+import { errors, type Authorize, type Logger } from '@emporium/platform';
 import type { Request, RequestHandler } from 'express';
 import type { JwtVerifier } from '../auth/jwt-verifier.js';
-import { accessFor } from '../domain/access.js';
 import { isAdmin, type Identity } from '../domain/identity.js';
-import { adminRequired, tokenRequired } from '../errors.js';
+import { adminRequired, TokenRefusedError, tokenRequired } from '../errors.js';
 import type { GatewayMetrics } from '../gateway.metrics.js';
 import type { RateLimitsRepository } from '../repositories/rate-limits.repository.js';
 
@@ -35,6 +34,25 @@ function bearerToken(req: Request): string | undefined {
   return match?.[1] ?? '';
 }
 
+/**
+ * Enforces the access each route declares: `user` needs a verified token (401 without), `admin`
+ * also the admin role (403 without). Runs at the matched route, after {@link edgeMiddleware}.
+ */
+export function authorizeRoute(metrics: GatewayMetrics): Authorize {
+  return (req, access) => {
+    if (access === 'anonymous') return;
+    const identity = identities.get(req);
+    if (!identity) {
+      metrics.rejected.inc({ reason: 'unauthenticated' });
+      throw tokenRequired();
+    }
+    if (access === 'admin' && !isAdmin(identity)) {
+      metrics.rejected.inc({ reason: 'forbidden' });
+      throw adminRequired();
+    }
+  };
+}
+
 /** Options of {@link edgeMiddleware}. */
 export interface EdgeOptions {
   verifier: JwtVerifier;
@@ -45,8 +63,8 @@ export interface EdgeOptions {
 
 /**
  * The edge, in order: the per-IP limit (before any token work, so a flood of forged tokens
- * costs no signature checks), then authentication and authorisation of `/api/*`, then the
- * per-user limit.
+ * costs no signature checks), then authentication of `/api/*`, then the per-user limit. Each
+ * route's own `access` is enforced where it matched ({@link authorizeRoute}).
  */
 export function edgeMiddleware(options: EdgeOptions): RequestHandler[] {
   const { verifier, rateLimits, metrics, logger } = options;
@@ -79,39 +97,30 @@ export function edgeMiddleware(options: EdgeOptions): RequestHandler[] {
     next();
   };
 
+  /**
+   * Who the caller is: the identity of a valid bearer token, or nobody without one. A token
+   * that is there but bad is refused at once, whatever the route; whether nobody may call the
+   * route is each route's own declaration ({@link authorizeRoute}).
+   */
   const authenticate: RequestHandler = async (req, _res, next) => {
     // Identity headers only ever come from the gateway: whatever the client sent is dropped.
     delete req.headers['x-user-id'];
     delete req.headers['x-user-roles'];
-    if (!isApi(req)) {
+    const token = isApi(req) ? bearerToken(req) : undefined;
+    if (token === undefined) {
       next();
       return;
     }
-    const access = accessFor(req.method, req.path);
-    const token = bearerToken(req);
-    if (token === undefined) {
-      if (access === 'anonymous') {
-        next();
-        return;
-      }
-      metrics.rejected.inc({ reason: 'unauthenticated' });
-      throw tokenRequired();
-    }
-    let identity: Identity;
     try {
-      identity = await verifier.verify(token);
+      identities.set(req, await verifier.verify(token));
     } catch (error) {
-      if (error instanceof AppError && error.status === 401) {
+      if (error instanceof TokenRefusedError) {
         metrics.rejected.inc({ reason: 'unauthenticated' });
-        req.log.info({ reason: String(error.cause) }, 'token refused');
+        metrics.tokensRefused.inc({ reason: error.reason });
+        req.log.info({ reason: error.reason, detail: String(error.cause) }, 'token refused');
       }
       throw error;
     }
-    if (access === 'admin' && !isAdmin(identity)) {
-      metrics.rejected.inc({ reason: 'forbidden' });
-      throw adminRequired();
-    }
-    identities.set(req, identity);
     next();
   };
 

@@ -13,9 +13,20 @@ import { requireCaller } from './edge.middleware.js';
 const PASSED_ON = ['retry-after', 'idempotent-replayed'] as const;
 
 /**
+ * An upstream's problem document as a client may see it: its fields, but `instance` is the
+ * path the client asked for, not the upstream's (which names internal routes and prefixes).
+ */
+function publicProblem(body: unknown, instance: string): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const fields = Object.entries(body).filter(([name]) => name !== 'instance');
+  return { ...Object.fromEntries(fields), instance };
+}
+
+/**
  * Sends an upstream's answer on as it came: status, body, Retry-After and
- * Idempotent-Replayed; a 4xx body is the upstream's problem document and keeps its media type.
- * `location` replaces the upstream's Location with the public one.
+ * Idempotent-Replayed; a 4xx body is the upstream's problem document and keeps its media type
+ * (its `instance` made the public path). `location` replaces the upstream's Location with the
+ * public one.
  */
 export function sendUpstream(res: Response, upstream: UpstreamResponse, location?: string): void {
   for (const name of PASSED_ON) {
@@ -27,7 +38,8 @@ export function sendUpstream(res: Response, upstream: UpstreamResponse, location
   if (upstream.body === undefined) {
     res.end();
   } else if (!upstream.ok) {
-    res.type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(upstream.body));
+    const instance = res.req.originalUrl.split('?', 1)[0] ?? '';
+    res.type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(publicProblem(upstream.body, instance)));
   } else {
     res.json(upstream.body);
   }

@@ -39,6 +39,7 @@ export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
   routes.post(
     '/api/orders',
     {
+      access: 'user',
       summary: 'Place an order from the caller’s cart',
       description: `${SIGNED_IN} Payment and shipping follow asynchronously; poll the Location. Send an \`Idempotency-Key\` (e.g. a UUID) to make the request safe to repeat: a repeat answers with the same order and \`Idempotent-Replayed: true\`.`,
       responses: {
@@ -72,6 +73,7 @@ export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
   routes.get(
     '/api/orders',
     {
+      access: 'user',
       summary: 'The caller’s orders',
       description: SIGNED_IN,
       responses: { 200: OrderListSchema, 401: 'problem', 429: 'problem' },
@@ -87,6 +89,7 @@ export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
   routes.get(
     '/api/orders/:id',
     {
+      access: 'user',
       summary: 'One of the caller’s orders',
       description: OWN_ORDER,
       params: z.object({ id: Id }),
@@ -114,6 +117,7 @@ export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
     routes.get(
       `/api/orders/:id/${suffix}`,
       {
+        access: 'user',
         summary,
         description: `${OWN_ORDER} 404 too until ${notYet}.`,
         params: z.object({ id: Id }),
@@ -153,6 +157,7 @@ export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
   routes.get(
     '/api/notifications',
     {
+      access: 'user',
       summary: 'The caller’s notifications, oldest first',
       description: SIGNED_IN,
       responses: { 200: NotificationListSchema, 401: 'problem', 429: 'problem' },

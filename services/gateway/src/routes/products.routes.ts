@@ -34,6 +34,7 @@ export function productRoutes(routes: Routes, upstreams: Upstreams, metrics: Gat
   routes.get(
     '/api/products',
     {
+      access: 'anonymous',
       summary: 'Search products',
       description: ANONYMOUS,
       query: ProductQuery,
@@ -53,6 +54,7 @@ export function productRoutes(routes: Routes, upstreams: Upstreams, metrics: Gat
   routes.get(
     '/api/products/:id',
     {
+      access: 'anonymous',
       summary: 'One product',
       description: ANONYMOUS,
       params: z.object({ id: Id }),
@@ -71,6 +73,7 @@ export function productRoutes(routes: Routes, upstreams: Upstreams, metrics: Gat
   routes.get(
     '/api/products/:id/page',
     {
+      access: 'anonymous',
       summary: 'The product page: the product and its stock',
       description: `${ANONYMOUS} \`stock\` is null when inventory cannot answer right now; the page still loads.`,
       params: z.object({ id: Id }),
@@ -112,6 +115,7 @@ export function productRoutes(routes: Routes, upstreams: Upstreams, metrics: Gat
   routes.post(
     '/api/products',
     {
+      access: 'admin',
       summary: 'Create a product (admin)',
       description: ADMIN,
       body: ProductWrite,
@@ -135,6 +139,7 @@ export function productRoutes(routes: Routes, upstreams: Upstreams, metrics: Gat
   routes.put(
     '/api/products/:id',
     {
+      access: 'admin',
       summary: 'Update a product (admin)',
       description: ADMIN,
       params: z.object({ id: Id }),
@@ -161,6 +166,7 @@ export function productRoutes(routes: Routes, upstreams: Upstreams, metrics: Gat
   routes.put(
     '/api/stock/:sku',
     {
+      access: 'admin',
       summary: "Set a sku's available stock (admin)",
       description: ADMIN,
       params: z.object({ sku: Sku }),

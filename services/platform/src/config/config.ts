@@ -152,6 +152,10 @@ export const baseConfigSchema = z.object({
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'expected a size like 100kb')
     .default('100kb'),
+  /** A request's headers must arrive within this many ms of its first byte, or 408 (slowloris). */
+  HTTP_HEADERS_TIMEOUT_MS: envVar.int(1000, 120_000).default(10_000),
+  /** A whole request, body included, must arrive within this many ms, or 408. */
+  HTTP_REQUEST_TIMEOUT_MS: envVar.int(1000, 600_000).default(30_000),
   /** Whole-shutdown deadline in ms; keep it under the pod's terminationGracePeriodSeconds. */
   SHUTDOWN_TIMEOUT_MS: envVar.int(1000, 600_000).default(20_000),
   /** How long readiness reports 503 before the server stops accepting, so load balancers and

@@ -208,6 +208,83 @@ describe('http app', () => {
     });
   });
 
+  describe('security headers', () => {
+    it('sets them on answers and problems alike, and says nothing of express', async () => {
+      const { app } = build();
+      for (const res of [
+        await request(app).get('/products/p-1'),
+        await request(app).get('/nope'),
+      ]) {
+        assert.equal(res.headers['x-content-type-options'], 'nosniff');
+        assert.match(String(res.headers['content-security-policy']), /default-src 'none'/);
+        assert.match(String(res.headers['strict-transport-security']), /max-age=\d+/);
+        assert.equal(res.headers['x-frame-options'], 'DENY');
+        assert.equal(res.headers['referrer-policy'], 'no-referrer');
+        assert.equal(res.headers['x-powered-by'], undefined);
+      }
+    });
+  });
+
+  describe('routing and declared access', () => {
+    it('is strict and case-sensitive: another spelling of a path is a 404, not the route', async () => {
+      const { app } = build();
+      assert.equal((await request(app).get('/products/p-1')).status, 200);
+      for (const path of ['/Products/p-1', '/PRODUCTS/p-1', '/products/p-1/']) {
+        assertProblem(await request(app).get(path), 404, 'NOT_FOUND');
+      }
+    });
+
+    it("enforces each route's declared access before its body is parsed", async () => {
+      const seen: string[] = [];
+      const http = createHttpApp({
+        service: 'test',
+        version: '1.0.0',
+        metrics: createMetrics({ service: 'test', runtimeMetrics: false }),
+        logger: pino({ level: 'silent' }),
+        openapi: { title: 'Test API', version: '1.0.0' },
+        authorize: (req, access) => {
+          seen.push(`${req.method} ${access}`);
+          if (access !== 'anonymous' && req.headers['x-test-user'] === undefined) {
+            throw errors.unauthorized();
+          }
+        },
+      });
+      http.routes.get(
+        '/open',
+        { access: 'anonymous', responses: { 200: 'empty' } },
+        (_req, res) => {
+          res.json({ ok: true });
+        },
+      );
+      http.routes.post(
+        '/orders',
+        { access: 'user', body: CreateOrder, responses: { 202: OrderAccepted } },
+        (req, res) => {
+          res.status(202).json({ orderId: 'o-1', lines: req.body.lines.length });
+        },
+      );
+      assert.equal((await request(http.app).get('/open')).status, 200);
+      // Malformed JSON from a caller without the right: the 401, not a 400 that says more.
+      const refused = await request(http.app)
+        .post('/orders')
+        .set('content-type', 'application/json')
+        .send('{not json');
+      assertProblem(refused, 401, 'UNAUTHORIZED');
+      const taken = await request(http.app)
+        .post('/orders')
+        .set('x-test-user', 'alice')
+        .send({ customerId: 'c', lines: [{ sku: 'SKU-1', quantity: 1 }] });
+      assert.equal(taken.status, 202);
+      assert.deepEqual(seen, ['GET anonymous', 'POST user', 'POST user']);
+      // In an app that checks access, a route that does not declare it is a mistake at start.
+      assert.throws(() => {
+        http.routes.get('/forgot', { responses: { 200: 'empty' } }, (_req, res) => {
+          res.end();
+        });
+      }, /GET \/forgot: declare who may call it/);
+    });
+  });
+
   describe('request ids', () => {
     it('echoes a safe incoming x-request-id', async () => {
       const { app } = build();

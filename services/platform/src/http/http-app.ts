@@ -4,6 +4,7 @@ import express, {
   type Request,
   type RequestHandler,
 } from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Faults } from '../faults/faults.js';
 import { AppError, PlatformErrorCode, errors } from '../errors.js';
@@ -12,7 +13,7 @@ import { createOpenApiDocument, type OpenApiDocument, type OpenApiInfo } from '.
 import { sendProblem, toAppError } from './problem.js';
 import { createReadiness, type Readiness } from './readiness.js';
 import { requestContext } from './request-context.js';
-import { createRouteRegistry, type Routes } from './route-registry.js';
+import { createRouteRegistry, type Authorize, type Routes } from './route-registry.js';
 import { observeRequests } from './server-metrics.js';
 
 /**
@@ -44,6 +45,8 @@ export interface HttpAppOptions {
   openapi: OpenApiInfo;
   /** Operator fault rules applied to every typed route (`route:<METHOD> <path>`). */
   faults?: Faults;
+  /** Enforces the `access` every route then declares (the gateway's authorisation). */
+  authorize?: Authorize;
 }
 
 /** The app and the means to add routes to it. */
@@ -75,6 +78,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     openapi,
     bodyLimit: options.bodyLimit ?? '100kb',
     ...(options.faults ? { faults: options.faults } : {}),
+    ...(options.authorize ? { authorize: options.authorize } : {}),
   });
 
   const app = express();
@@ -84,6 +88,14 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.set('etag', false);
   if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
 
+  // The browser-facing security headers (nosniff, HSTS, a deny-all CSP and frame policy for
+  // JSON that is never a page, no referrer): cheap on every answer, problems included.
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      frameguard: { action: 'deny' },
+    }),
+  );
   const httpLogger = logger.child({ component: 'http' });
   app.use(requestContext(app, httpLogger));
   // While draining, ask keep-alive clients to reconnect, which lands them on another pod.

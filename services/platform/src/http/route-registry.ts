@@ -9,6 +9,16 @@ import { validateRequest } from './validation.js';
 /** The media types a JSON body may come as: `application/json` and `+json` suffixes. */
 export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
 
+/** Who may call a route: anyone, any signed-in user, or a user with the admin role. */
+export type RouteAccess = 'anonymous' | 'user' | 'admin';
+
+/**
+ * Enforces a route's declared access before anything else of the route runs (body parsing,
+ * validation), so a caller without the right learns nothing from a 400 first; throws the 401
+ * or 403 problem. The app's edge (the gateway's token check) decides who the caller is.
+ */
+export type Authorize = (req: Request, access: RouteAccess) => void | Promise<void>;
+
 /** How one typed route is described: its schemas feed both validation and the document. */
 export interface RouteSpec<
   P extends z.ZodObject | undefined,
@@ -20,6 +30,11 @@ export interface RouteSpec<
   tags?: string[];
   operationId?: string;
   deprecated?: boolean;
+  /**
+   * Who may call it. Required in an app with an {@link Authorize} hook (every route then says
+   * so where it is defined, not in a list kept elsewhere); ignored without one.
+   */
+  access?: RouteAccess;
   /** Path parameters; without it every `:name` in the path is documented as a string. */
   params?: P;
   /** Query parameters; values arrive as strings (or arrays of them), so use `z.coerce`. */
@@ -93,6 +108,8 @@ export interface RouteRegistryOptions {
   bodyLimit: string | number;
   /** Operator fault rules; each route is the target `route:<METHOD> <path>`. */
   faults?: Faults;
+  /** Checks each route's declared `access`; every route must then declare one. */
+  authorize?: Authorize;
 }
 
 /** Express 5 path names: `:id`, `*rest`; optional groups `{...}` cannot be documented. */
@@ -121,8 +138,10 @@ const requireJson: RequestHandler = (req, _res, next) => {
 
 /** Creates the registry of typed routes, documenting each in `openapi` as it is added. */
 export function createRouteRegistry(options: RouteRegistryOptions): RouteRegistry {
-  const router = express.Router();
-  const methodNotAllowed = express.Router();
+  // Strict and case-sensitive: one spelling per route, so `/API/products` or `/products/` never
+  // reaches a handler that middleware matching on the exact path did not look at.
+  const router = express.Router({ caseSensitive: true, strict: true });
+  const methodNotAllowed = express.Router({ caseSensitive: true, strict: true });
   const methodsByPath = new Map<string, Set<string>>();
   const json = express.json({ limit: options.bodyLimit, type: JSON_MEDIA_TYPES });
   const track = (method: HttpMethod, path: string): void => {
@@ -192,7 +211,21 @@ export function createRouteRegistry(options: RouteRegistryOptions): RouteRegistr
         await handler(req as unknown as Parameters<typeof handler>[0], res);
       };
 
-      const stack: RequestHandler[] = spec.body ? [requireJson, json] : [];
+      const { authorize } = options;
+      const access = spec.access;
+      if (authorize && access === undefined) {
+        throw new Error(`route ${method.toUpperCase()} ${path}: declare who may call it (access)`);
+      }
+      const guard: RequestHandler[] =
+        authorize && access !== undefined
+          ? [
+              async (req, _res, next) => {
+                await authorize(req, access);
+                next();
+              },
+            ]
+          : [];
+      const stack: RequestHandler[] = [...guard, ...(spec.body ? [requireJson, json] : [])];
       router[method](path, ...stack, validateAndHandle);
       track(method, path);
     };

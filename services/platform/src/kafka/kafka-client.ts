@@ -7,8 +7,8 @@ export interface KafkaClientOptions {
   brokers: readonly string[];
   /** TLS to the brokers (MSK); plaintext by default (the local broker). */
   ssl?: boolean;
-  /** SASL/SCRAM credentials (MSK with SCRAM). */
-  sasl?: { mechanism: 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /** SASL: SCRAM credentials, or MSK IAM's OAUTHBEARER provider (see kafkaSasl). */
+  sasl?: SASLOptions;
   logger: Logger;
 }
 
@@ -26,7 +26,7 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  */
 export function createKafka(options: KafkaClientOptions): Kafka {
   const logger = options.logger.child({ component: 'kafkajs' });
-  const sasl: SASLOptions | undefined = options.sasl;
+  const { sasl } = options;
   return new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],

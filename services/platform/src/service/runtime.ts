@@ -196,7 +196,11 @@ export function createServiceRuntime(name: string, config: BaseConfig): ServiceR
       return runner;
     },
     serve: async (app, port) => {
-      const bound = await listen(app, port, lifecycle, '0.0.0.0', config.HTTP_REUSE_PORT);
+      const bound = await listen(app, port, lifecycle, {
+        reusePort: config.HTTP_REUSE_PORT,
+        headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      });
       for (const relay of relays) relay.start();
       for (const runner of consumers) await runner.start();
       logger.info({ port: bound.port }, `${name} listening`);
