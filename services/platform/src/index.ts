@@ -12,6 +12,7 @@ export {
 export {
   baseConfigSchema,
   ConfigError,
+  configIssues,
   envVar,
   EXIT_CONFIG,
   loadConfig,

@@ -48,6 +48,20 @@ export function loadConfig<S extends z.ZodType>(
   return deepFreeze(parsed.data);
 }
 
+/**
+ * What a start with `env` would say is wrong: each bad variable with its message, or `{}` when
+ * `schema` takes it. For tests of a config's rules and for tools that check an environment.
+ */
+export function configIssues(schema: z.ZodType, env: Environment): Record<string, string> {
+  try {
+    loadConfig(schema, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return Object.fromEntries(error.issues.map((issue) => [issue.variable, issue.message]));
+  }
+  return {};
+}
+
 /** sysexits' EX_CONFIG: the conventional exit status for a configuration error. */
 export const EXIT_CONFIG = 78;
 
