@@ -8,6 +8,9 @@ import { CartSchema } from './schemas.js';
 const SIGNED_IN =
   'Needs a bearer token (401 without a valid one); the cart is the token subject’s.';
 
+/** Cart's path of a user's cart as traces record it: the user id never leaves in a span. */
+const CART_ROUTE = '/carts/:userId';
+
 /** The caller's cart: cart's `/carts/<sub>` with the subject taken from the token only. */
 export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
   const cartPath = (userId: string): string => `/carts/${encodeURIComponent(userId)}`;
@@ -24,6 +27,7 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
       forwardAsCaller(req, res, upstreams.cart, (caller) => ({
         method: 'GET',
         path: cartPath(caller.userId),
+        route: CART_ROUTE,
       })),
   );
 
@@ -41,6 +45,7 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
       forwardAsCaller(req, res, upstreams.cart, (caller) => ({
         method: 'PUT',
         path: `${cartPath(caller.userId)}/lines/${encodeURIComponent(req.params.sku)}`,
+        route: `${CART_ROUTE}/lines/:sku`,
         body: { quantity: req.body.quantity },
       })),
   );
@@ -58,6 +63,7 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
       forwardAsCaller(req, res, upstreams.cart, (caller) => ({
         method: 'DELETE',
         path: `${cartPath(caller.userId)}/lines/${encodeURIComponent(req.params.sku)}`,
+        route: `${CART_ROUTE}/lines/:sku`,
       })),
   );
 
@@ -73,6 +79,7 @@ export function cartRoutes(routes: Routes, upstreams: Upstreams): void {
       forwardAsCaller(req, res, upstreams.cart, (caller) => ({
         method: 'DELETE',
         path: cartPath(caller.userId),
+        route: CART_ROUTE,
       })),
   );
 }

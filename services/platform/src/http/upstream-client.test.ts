@@ -5,7 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
@@ -90,11 +94,15 @@ describe('upstream client', () => {
   }
 
   const contextManager = new AsyncLocalStorageContextManager();
+  /** The CLIENT spans the client ends, to read their attributes. */
+  const spans = new InMemorySpanExporter();
 
   before(async () => {
     contextManager.enable();
     context.setGlobalContextManager(contextManager);
-    trace.setGlobalTracerProvider(new BasicTracerProvider());
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }),
+    );
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -270,6 +278,26 @@ describe('upstream client', () => {
           l.includes('status_code="0"'),
       );
     assert.match(line ?? '', /upstream="catalog",method="GET",status_code="0"\} 3$/);
+  });
+
+  it('records no user id in its spans: the route template for the path, query values redacted', async () => {
+    spans.reset();
+    await client().request({
+      method: 'GET',
+      path: '/products/p-1',
+      route: '/products/:id',
+      query: { userId: 'alice', q: 'alice' },
+    });
+    await client().request({ method: 'GET', path: '/products/p-1', query: { q: 'mugs' } });
+    const [templated, plain] = spans.getFinishedSpans();
+    assert.equal(
+      templated?.attributes['url.full'],
+      `${baseUrl}/products/:id?userId=REDACTED&q=REDACTED`,
+    );
+    assert.equal(templated.attributes['url.template'], '/products/:id');
+    assert.doesNotMatch(JSON.stringify(templated.attributes), /alice/);
+    assert.equal(plain?.attributes['url.full'], `${baseUrl}/products/p-1?q=REDACTED`);
+    assert.equal(plain.attributes['url.template'], undefined);
   });
 
   it('injects W3C trace context from the active span', async () => {

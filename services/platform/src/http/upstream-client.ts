@@ -33,6 +33,12 @@ export interface UpstreamRequest {
   method: UpstreamMethod;
   /** Appended to the base URL as is: encode path segments with encodeURIComponent. */
   path: string;
+  /**
+   * The path as a template, e.g. `/carts/:userId`, when the real one names a person: spans
+   * record it (`url.template`, and in `url.full` in place of the path), so no user id leaves in
+   * traces. Without it spans record the path as sent. Query values are never recorded.
+   */
+  route?: string;
   query?: Record<string, QueryValue>;
   /** Sent as JSON. */
   body?: unknown;
@@ -100,6 +106,8 @@ const RETRYABLE_STATUSES = new Set([502, 503, 504]);
 const NO_RESPONSE = '0';
 /** `peer.service` is still incubating in semconv, whose guidance is to copy the name. */
 const ATTR_PEER_SERVICE = 'peer.service';
+/** `url.template` is incubating in semconv too. */
+const ATTR_URL_TEMPLATE = 'url.template';
 
 /** What one attempt came to: a response, or an error and whether it may be retried. */
 type Attempt =
@@ -117,6 +125,16 @@ function buildUrl(baseUrl: string, path: string, query: Record<string, QueryValu
     for (const item of values) url.searchParams.append(key, String(item));
   }
   return url;
+}
+
+/**
+ * The URL a span records: every query value redacted (`?userId=REDACTED`), so ids and search
+ * terms stay out of traces while the shape of the call stays readable.
+ */
+export function spanUrl(url: URL): string {
+  const keys = [...new Set(url.searchParams.keys())];
+  const query = keys.map((key) => `${encodeURIComponent(key)}=REDACTED`).join('&');
+  return `${url.origin}${url.pathname}${query ? `?${query}` : ''}`;
 }
 
 /** The socket-level error codes of undici's "fetch failed", found on the error's cause. */
@@ -169,7 +187,12 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     buckets: LATENCY_BUCKETS_SECONDS,
   });
 
-  const attempt = (request: UpstreamRequest, url: URL, resendCount: number): Promise<Attempt> => {
+  const attempt = (
+    request: UpstreamRequest,
+    url: URL,
+    recorded: string,
+    resendCount: number,
+  ): Promise<Attempt> => {
     const { method } = request;
     return tracer.startActiveSpan(
       `${method} ${name}`,
@@ -179,7 +202,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           [ATTR_HTTP_REQUEST_METHOD]: method,
           [ATTR_SERVER_ADDRESS]: url.hostname,
           [ATTR_SERVER_PORT]: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
-          [ATTR_URL_FULL]: url.href,
+          [ATTR_URL_FULL]: recorded,
+          ...(request.route === undefined ? {} : { [ATTR_URL_TEMPLATE]: request.route }),
           [ATTR_PEER_SERVICE]: name,
           ...(resendCount > 0 ? { [ATTR_HTTP_REQUEST_RESEND_COUNT]: resendCount } : {}),
         },
@@ -311,9 +335,12 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     // The only place idempotency matters: a call that must not repeat gets one attempt.
     const attempts = idempotent ? retries + 1 : 1;
     const url = buildUrl(options.baseUrl, call.path, call.query);
+    const recorded = spanUrl(
+      call.route === undefined ? url : buildUrl(options.baseUrl, call.route, call.query),
+    );
 
     for (let index = 0; ; index++) {
-      const outcome = await attempt(call, url, index);
+      const outcome = await attempt(call, url, recorded, index);
       const last = index + 1 >= attempts;
       if (outcome.kind === 'error') {
         if (!outcome.retryable || last) throw outcome.error;
