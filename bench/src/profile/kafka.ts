@@ -4,13 +4,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runNodeScript, tempDir } from '@emporium/harness';
-import kafkajs from 'kafkajs';
 import { z } from 'zod';
 import type { Infra } from '../fixtures.js';
 import type { ProfiledRun } from './catalog.js';
 
 const CONSUMER = fileURLToPath(new URL('./kafka-consumer.ts', import.meta.url));
-const BATCH = 1000;
 
 const consumed = z.object({
   events: z.number(),
@@ -19,28 +17,6 @@ const consumed = z.object({
   fromUs: z.number(),
   toUs: z.number(),
 });
-
-/** Produces `count` bench events to the bench topic (one partition), as kafka-runner does. */
-export async function produceBenchEvents(brokers: readonly string[], count: number): Promise<void> {
-  const { createKafka, createLogger, ensureTopics } = await import('@emporium/platform');
-  const { benchRecord, benchTopic } = await import('../kafka/bench-topic.js');
-  const logger = createLogger({ service: 'bench', version: '0.0.0', level: 'warn' });
-  const kafka = createKafka({ clientId: 'bench-profile-producer', brokers, logger });
-  await ensureTopics(kafka, { topics: [benchTopic], numPartitions: 1 });
-  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
-  await producer.connect();
-  try {
-    for (let sent = 0; sent < count; sent += BATCH) {
-      const n = Math.min(BATCH, count - sent);
-      await producer.send({
-        topic: benchTopic.name,
-        messages: Array.from({ length: n }, (_, i) => benchRecord(sent + i)),
-      });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
 
 /** One side of the pair reading `events` bench events from the start in a fresh group. */
 export async function profileConsumer(options: {

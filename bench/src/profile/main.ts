@@ -13,7 +13,8 @@ import { Fixtures } from '../fixtures.js';
 import { describeMachine } from '../machine.js';
 import { profileBareCatalog, profileCatalog, type ProfiledRun } from './catalog.js';
 import { parseCpuProfile, summarise, type CpuProfile } from './cpuprofile.js';
-import { produceBenchEvents, profileConsumer } from './kafka.js';
+import { produceBenchEvents } from '../kafka/produce.js';
+import { profileConsumer } from './kafka.js';
 import { renderProfile, type ProfiledSide, type ProfileReport } from './report.js';
 import { tsxLineResolver, type LineResolver } from './tsx-lines.js';
 

@@ -1,38 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { runNodeScript } from '@emporium/harness';
-import kafkajs from 'kafkajs';
 import { z } from 'zod';
+import { produceBenchEvents } from '../kafka/produce.js';
 import { alternate, ratioMeasurement } from '../pairs.js';
 import type { Scenario, ScenarioContext } from '../scenario.js';
 
 const CONSUMER = fileURLToPath(new URL('../kafka/consume.ts', import.meta.url));
-const BATCH = 1000;
 
 const consumed = z.object({ events: z.number(), seconds: z.number().positive() });
-
-/** Produces `count` events to the bench topic (one partition), before any side consumes. */
-async function preProduce(brokers: readonly string[], count: number): Promise<void> {
-  // Loaded on first use: the chassis takes seconds to load, which other scenarios need not wait.
-  const { createKafka, createLogger, ensureTopics } = await import('@emporium/platform');
-  const { benchRecord, benchTopic } = await import('../kafka/bench-topic.js');
-  const logger = createLogger({ service: 'bench', version: '0.0.0', level: 'warn' });
-  const kafka = createKafka({ clientId: 'bench-producer', brokers, logger });
-  await ensureTopics(kafka, { topics: [benchTopic], numPartitions: 1 });
-  // The default partitioner, named so kafkajs does not warn that its default changed in v2.
-  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
-  await producer.connect();
-  try {
-    for (let sent = 0; sent < count; sent += BATCH) {
-      const n = Math.min(BATCH, count - sent);
-      await producer.send({
-        topic: benchTopic.name,
-        messages: Array.from({ length: n }, (_, i) => benchRecord(sent + i)),
-      });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
 
 let groups = 0;
 
@@ -71,7 +46,7 @@ export const kafkaRunner: Scenario = {
     const infra = await context.fixtures.get('infra');
     const events = context.profile.kafkaEvents;
     context.log(`producing ${String(events)} events`);
-    await preProduce(infra.kafkaBrokers, events);
+    await produceBenchEvents(infra.kafkaBrokers, events);
     const rounds = await alternate(
       context.profile.kafkaRounds,
       () => consume(context, 'runner', infra.kafkaBrokers, infra.otlpHttpUrl),
