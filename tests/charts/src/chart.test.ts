@@ -318,8 +318,16 @@ describe('charts/emporium: rendered profiles', () => {
     assert.ok(
       !objects.some((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === 'loadgen'),
     );
-    const ingress = find(objects, 'Ingress', 'gateway').spec as { ingressClassName: string };
+    const ingress = find(objects, 'Ingress', 'gateway').spec as {
+      ingressClassName: string;
+      rules: { http: { paths: { path: string; pathType: string }[] } }[];
+    };
     assert.equal(ingress.ingressClassName, 'alb');
+    // Only the API is public: probes, metrics and the OpenAPI document stay in the cluster.
+    assert.deepEqual(
+      ingress.rules.flatMap((rule) => rule.http.paths.map((p) => `${p.pathType} ${p.path}`)),
+      ['Prefix /api'],
+    );
     assert.match(
       pod(objects, 'orders').containers[0]?.image ?? '',
       /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/emporium\/orders:/,
