@@ -5,6 +5,9 @@
 // waiting on real brokers and databases, so two share two cores well. Each one's output is
 // printed whole when it ends, so the logs never interleave. The longest go first, by the
 // durations the last run recorded (in the tool cache), so the two lanes end close together.
+// The system tests run last, alone: the fault suite counts every request that failed during a
+// rolling restart, and on two shared cores a checkout can outlast its timeout for no other
+// reason than the workspace running beside it.
 import { spawn } from 'node:child_process';
 import {
   existsSync,
@@ -48,11 +51,16 @@ function readDurations() {
   }
 }
 
+/** Workspaces that run after the others, one at a time, with the machine to themselves. */
+const EXCLUSIVE = new Set(['tests/system']);
+
 const dir = mkdtempSync(join(tmpdir(), 'emporium-tests-'));
 const summary = join(dir, 'summary.jsonl');
 const previous = readDurations();
 // Longest first; a workspace never timed keeps its place after the timed ones.
-const queue = workspaces().sort((a, b) => (previous[b] ?? 0) - (previous[a] ?? 0));
+const all = workspaces().sort((a, b) => (previous[b] ?? 0) - (previous[a] ?? 0));
+const queue = all.filter((workspace) => !EXCLUSIVE.has(workspace));
+const alone = all.filter((workspace) => EXCLUSIVE.has(workspace));
 const durations = { ...previous };
 const failedWorkspaces = [];
 const began = Date.now();
@@ -89,6 +97,7 @@ async function lane() {
 }
 
 await Promise.all(Array.from({ length: jobs }, () => lane()));
+for (const workspace of alone) await run(workspace);
 
 try {
   mkdirSync(cacheRoot, { recursive: true });
