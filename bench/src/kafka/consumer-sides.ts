@@ -38,26 +38,13 @@ function memoryIdempotency(): IdempotencyStore {
 
 async function runner(options: ConsumerSideOptions): Promise<() => Promise<void>> {
   // Loaded here, not at the top: the raw side must not pay for loading the chassis.
-  const {
-    createConsumerRunner,
-    createKafka,
-    createLogger,
-    createMetrics,
-    eventHandler,
-    startTelemetry,
-  } = await import('@emporium/platform');
+  const { createConsumerRunner, createKafka, createLogger, createMetrics, eventHandler } =
+    await import('@emporium/platform');
   const { benchTopic } = await import('./bench-topic.js');
+  const { startBenchTelemetry } = await import('./bench-telemetry.js');
   // Tracing on and exported as in a service; the runner makes its own spans, so no library
   // instrumentation is needed.
-  const telemetry = startTelemetry({
-    enabled: true,
-    serviceName: 'bench-consumer',
-    serviceVersion: '0.0.0-bench',
-    environment: 'bench',
-    otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://127.0.0.1:4318',
-    sampleRatio: 1,
-    instrumentations: [],
-  });
+  const telemetry = startBenchTelemetry('bench-consumer');
   const logger = createLogger({ service: 'bench-consumer', version: '0.0.0', level: 'warn' });
   const consumer = createConsumerRunner({
     kafka: createKafka({ clientId: 'bench-runner', brokers: options.brokers, logger }),

@@ -27,10 +27,10 @@ import {
   insertWithOutbox,
   isPoisonPublishError,
   outboxPublisher,
-  startTelemetry,
   type OutboxDocument,
 } from '@emporium/platform';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { startBenchTelemetry } from './bench-telemetry.js';
 import { ORDER_PLACED_TYPE, ORDERS_SOURCE, placedData, type PlacedData } from './outbox-orders.js';
 
 const mode = process.env.BENCH_MODE;
@@ -118,15 +118,7 @@ async function relay(): Promise<SideResult> {
   // Tracing on and exported as in orders. The relay and the producer make their own spans;
   // the preload's MongoDB instrumentation only traces calls under a parent span, which the
   // relay's reads and marks are not, so no library instrumentation is needed.
-  const telemetry = startTelemetry({
-    enabled: true,
-    serviceName: 'bench-outbox-relay',
-    serviceVersion: '0.0.0-bench',
-    environment: 'bench',
-    otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://127.0.0.1:4318',
-    sampleRatio: 1,
-    instrumentations: [],
-  });
+  const telemetry = startBenchTelemetry('bench-outbox-relay');
   const logger = createLogger({ service: 'bench-outbox-relay', version: '0.0.0', level: 'warn' });
   const metrics = createMetrics({ service: 'bench-outbox-relay' });
   const time = callTimer();
