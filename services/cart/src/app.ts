@@ -1,4 +1,10 @@
-import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
+import {
+  createHttpApp,
+  type HttpApp,
+  type AppDeps,
+  callerVerifierOptions,
+  createCallerVerifier,
+} from '@emporium/platform';
 import { cartMetrics } from './cart.metrics.js';
 import type { Config } from './config.js';
 import type { CatalogGateway } from './gateways/catalog.gateway.js';
@@ -15,6 +21,7 @@ export interface Deps extends AppDeps {
 export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
   const http = createHttpApp({
     service: 'cart',
+    callers: createCallerVerifier(callerVerifierOptions(config, 'cart')),
     version: config.SERVICE_VERSION,
     metrics: deps.metrics,
     logger: deps.logger,
@@ -23,8 +30,8 @@ export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
       title: 'Emporium cart',
       version: config.SERVICE_VERSION,
       description:
-        'Per-user carts, priced by the catalog. Callers are identified by the gateway ' +
-        '(x-user-id, x-user-roles): a user may touch only their own cart unless an admin.',
+        'Per-user carts, priced by the catalog. Callers send the user’s bearer token, verified ' +
+        'here: a user may touch only their own cart unless an admin.',
     },
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
     ...(deps.faults ? { faults: deps.faults } : {}),

@@ -51,7 +51,7 @@ export function cartBusy(userId: string): AppError {
   );
 }
 
-/** The caller (x-user-id from the gateway) is neither the cart's owner nor an admin. */
+/** The caller (the user of the verified token) is neither the cart's owner nor an admin. */
 export function notYourCart(): AppError {
   return errors.forbidden('This cart belongs to another user.');
 }

@@ -1,4 +1,10 @@
-import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
+import {
+  createHttpApp,
+  type HttpApp,
+  type AppDeps,
+  callerVerifierOptions,
+  createCallerVerifier,
+} from '@emporium/platform';
 import { catalogMetrics } from './catalog.metrics.js';
 import type { Config } from './config.js';
 import type { ProductCache } from './repositories/product-cache.repository.js';
@@ -15,6 +21,7 @@ export interface Deps extends AppDeps {
 export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
   const http = createHttpApp({
     service: 'catalog',
+    callers: createCallerVerifier(callerVerifierOptions(config, 'catalog')),
     version: config.SERVICE_VERSION,
     metrics: deps.metrics,
     logger: deps.logger,
@@ -23,8 +30,8 @@ export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
       title: 'Emporium catalog',
       version: config.SERVICE_VERSION,
       description:
-        'Products of the store. Reads are open; writes need the admin role, forwarded by the ' +
-        'gateway in `x-user-id` and `x-user-roles`.',
+        'Products of the store. Reads are open; writes need the bearer token of a user with ' +
+        'the admin role, verified here.',
     },
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
     ...(deps.faults ? { faults: deps.faults } : {}),

@@ -1,4 +1,6 @@
 import {
+  authConfigShape,
+  checkAuth,
   baseConfigSchema,
   checkKafkaSasl,
   checkLeaderElection,
@@ -16,6 +18,7 @@ import type { z } from 'zod';
 /** Every variable catalog reads. */
 export const configSchema = baseConfigSchema
   .extend({
+    ...authConfigShape,
     ...kafkaConfigShape,
     ...mongoConfigShape,
     ...outboxConfigShape,
@@ -31,7 +34,8 @@ export const configSchema = baseConfigSchema
     CATALOG_CACHE_TTL_SECONDS: envVar.int(1, 86_400).default(60),
   })
   .superRefine(checkLeaderElection)
-  .superRefine(checkKafkaSasl);
+  .superRefine(checkKafkaSasl)
+  .superRefine(checkAuth);
 
 /** Catalog's parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

@@ -311,7 +311,7 @@ describe('gateway HTTP API', () => {
         ['not-a-jwt', 'malformed'],
       ];
       const counted = async (reason: string) => {
-        const text = await metrics.text('gateway_tokens_refused_total');
+        const text = await metrics.text('auth_tokens_refused_total');
         const line = new RegExp(`reason="${reason}"[^}]*\\} (\\d+)`).exec(text);
         return Number(line?.[1] ?? '0');
       };

@@ -1,4 +1,4 @@
-import type { Metrics } from '@emporium/platform';
+import { tokensRefusedCounter, type Metrics } from '@emporium/platform';
 import type { TokenRefusal } from './errors.js';
 
 /** Why the gateway turned a request away. */
@@ -8,7 +8,7 @@ export type RejectionReason = 'unauthenticated' | 'forbidden' | 'rate_limited';
 export interface GatewayMetrics {
   rejected: { inc(labels: { reason: RejectionReason }): void };
   rateLimitErrors: { inc(labels: { scope: 'user' | 'ip' }): void };
-  /** `gateway_tokens_refused_total{reason}`: bearer tokens that failed verification. */
+  /** `auth_tokens_refused_total{reason}`, as on every service: tokens that failed verification. */
   tokensRefused: { inc(labels: { reason: TokenRefusal }): void };
   productPagesDegraded: { inc(): void };
 }
@@ -21,11 +21,7 @@ export function gatewayMetrics(metrics: Metrics): GatewayMetrics {
       help: 'Requests refused at the edge, by reason: unauthenticated, forbidden, rate_limited.',
       labelNames: ['reason'],
     }),
-    tokensRefused: metrics.counter<'reason'>({
-      name: 'gateway_tokens_refused_total',
-      help: 'Bearer tokens refused, by reason: malformed, algorithm, unknown_key, signature, expired, issuer, audience, token_use, claims.',
-      labelNames: ['reason'],
-    }),
+    tokensRefused: tokensRefusedCounter(metrics),
     rateLimitErrors: metrics.counter({
       name: 'gateway_rate_limit_errors_total',
       help: 'Rate-limit checks that failed (Redis down) and let the request through, by scope.',

@@ -1,4 +1,6 @@
 import {
+  authConfigShape,
+  checkAuth,
   baseConfigSchema,
   checkKafkaSasl,
   checkLeaderElection,
@@ -14,6 +16,7 @@ import type { z } from 'zod';
 /** Every variable inventory reads. */
 export const configSchema = baseConfigSchema
   .extend({
+    ...authConfigShape,
     ...kafkaConfigShape,
     ...mongoConfigShape,
     ...leaderElectionConfigShape,
@@ -33,7 +36,8 @@ export const configSchema = baseConfigSchema
       leaderElectionConfigShape.LEADER_ELECTION_LEASE_NAME.default('inventory-sweeper'),
   })
   .superRefine(checkLeaderElection)
-  .superRefine(checkKafkaSasl);
+  .superRefine(checkKafkaSasl)
+  .superRefine(checkAuth);
 
 /** Inventory's parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

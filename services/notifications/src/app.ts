@@ -1,4 +1,10 @@
-import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
+import {
+  createHttpApp,
+  type HttpApp,
+  type AppDeps,
+  callerVerifierOptions,
+  createCallerVerifier,
+} from '@emporium/platform';
 import type { Config } from './config.js';
 import type { NotificationsRepository } from './repositories/notifications.repository.js';
 import { notificationRoutes } from './routes/notifications.routes.js';
@@ -12,6 +18,7 @@ export interface Deps extends AppDeps {
 export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
   const http = createHttpApp({
     service: 'notifications',
+    callers: createCallerVerifier(callerVerifierOptions(config, 'notifications')),
     version: config.SERVICE_VERSION,
     metrics: deps.metrics,
     logger: deps.logger,
@@ -20,8 +27,8 @@ export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
       title: 'Emporium notifications',
       version: config.SERVICE_VERSION,
       description:
-        'Customer notifications built from order, payment and shipment events. Behind the ' +
-        'gateway, which forwards the verified caller as x-user-id and x-user-roles.',
+        'Customer notifications built from order, payment and shipment events. Callers send ' +
+        'the user’s bearer token (the gateway passes it on), verified here.',
     },
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
     ...(deps.faults ? { faults: deps.faults } : {}),

@@ -1,4 +1,6 @@
 import {
+  authConfigShape,
+  checkAuth,
   baseConfigSchema,
   checkKafkaSasl,
   kafkaConfigShape,
@@ -11,11 +13,13 @@ import type { z } from 'zod';
 /** Every variable notifications reads. */
 export const configSchema = baseConfigSchema
   .extend({
+    ...authConfigShape,
     ...kafkaConfigShape,
     ...mongoConfigShape,
     MONGO_DATABASE: mongoConfigShape.MONGO_DATABASE.default('notifications'),
   })
-  .superRefine(checkKafkaSasl);
+  .superRefine(checkKafkaSasl)
+  .superRefine(checkAuth);
 
 /** Notifications' parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

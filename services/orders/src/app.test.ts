@@ -13,12 +13,18 @@ import {
   type MongoServer,
   type StubCall,
 } from '@emporium/harness';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   createMetrics,
   createUpstreamClient,
+  serviceTokensFrom,
   type HttpApp,
   type Metrics,
 } from '@emporium/platform';
+import { startTokenIssuer, type TokenIssuer } from '@emporium/platform/testing';
+import { decodeJwt } from 'jose';
 import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import request from 'supertest';
@@ -183,6 +189,16 @@ describe('orders HTTP API', () => {
   let metrics: Metrics;
   let config: Config;
   let http: HttpApp;
+  let issuer: TokenIssuer;
+  /** Orders' own workload tokens, one file per audience, as a pod's projected volume. */
+  let tokenDir: string;
+  /** An admin's `Authorization`: what requests that are not about who calls carry. */
+  let adminBearer: string;
+  /** A user's `Authorization`, signed by the test identity provider. */
+  const as = async (userId: string, roles: string[] = []): Promise<string> =>
+    `Bearer ${await issuer.userToken(userId, roles)}`;
+  /** Requests as an admin, who may act for anyone. */
+  const api = (app = http.app) => request.agent(app).set('authorization', adminBearer);
   /** Every 4xx status this file provoked, per OpenAPI operation. */
   const exercised = new Map<string, Set<string>>();
 
@@ -208,14 +224,20 @@ describe('orders HTTP API', () => {
       orders,
       cart: cartGateway(upstream('cart', settings.UPSTREAM_CART_URL)),
       catalog: catalogGateway(upstream('catalog', settings.UPSTREAM_CATALOG_URL)),
-      inventory: inventoryGateway(upstream('inventory', settings.UPSTREAM_INVENTORY_URL)),
+      inventory: inventoryGateway(
+        upstream('inventory', settings.UPSTREAM_INVENTORY_URL),
+        serviceTokensFrom(tokenDir),
+      ),
       metrics: appMetrics ?? metrics,
       logger,
     });
   };
 
   const place = async (userId: string, app = http.app) => {
-    const response = await request(app).post('/orders').send({ userId });
+    const response = await request(app)
+      .post('/orders')
+      .set('authorization', await as(userId))
+      .send({ userId });
     if (response.status >= 400 && response.status < 500) record('post /orders', response.status);
     return response;
   };
@@ -223,10 +245,15 @@ describe('orders HTTP API', () => {
   before(async () => {
     mongo = await startMongo();
     await upstreams.start();
+    issuer = await startTokenIssuer();
+    adminBearer = await as('u-support', ['admin']);
+    tokenDir = await mkdtemp(join(tmpdir(), 'orders-tokens-'));
+    await issuer.writeServiceTokens(tokenDir, 'orders', ['inventory']);
     client = new MongoClient(mongo.url);
     orders = ordersRepository(client.db('orders_api_test'));
     await orders.ensureIndexes();
     config = configSchema.parse({
+      ...issuer.env,
       KAFKA_BROKERS: '127.0.0.1:1',
       MONGO_URL: mongo.url,
       UPSTREAM_CART_URL: upstreams.url('cart'),
@@ -243,6 +270,7 @@ describe('orders HTTP API', () => {
   });
   after(async () => {
     await client.close();
+    await issuer.stop();
     await upstreams.stop();
     await mongo.stop();
   });
@@ -259,7 +287,7 @@ describe('orders HTTP API', () => {
     assert.match(orderId, /^[0-9a-f-]{36}$/);
     assert.equal(response.headers.location, `/orders/${orderId}`);
 
-    const order = await request(http.app).get(`/orders/${orderId}`);
+    const order = await api().get(`/orders/${orderId}`);
     assert.equal(order.status, 200);
     const body = order.body as Record<string, unknown>;
     assert.deepEqual(
@@ -291,6 +319,24 @@ describe('orders HTTP API', () => {
     const [placed] = stored.outbox ?? [];
     assert.equal(placed?.type, 'com.emporium.orders.OrderPlaced');
     assert.equal((placed.data as { totalMinor: number }).totalMinor, 4499);
+    // The cart was read and emptied as its user; the stock reserved as orders itself.
+    const bearerOf = (call: StubCall | undefined): string =>
+      String(call?.headers.authorization).replace(/^Bearer /, '');
+    const cartCalls = upstreams.rawCalls('cart').filter((call) => call.path === '/carts/u-happy');
+    assert.deepEqual(
+      cartCalls.map((call) => [call.method, decodeJwt(bearerOf(call)).sub]),
+      [
+        ['GET', 'u-happy'],
+        ['DELETE', 'u-happy'],
+      ],
+    );
+    const reserve = upstreams.rawCalls('inventory').find((call) => {
+      const body = call.body as { orderId?: string } | undefined;
+      return body?.orderId === orderId;
+    });
+    const workload = decodeJwt(bearerOf(reserve));
+    assert.equal(workload.sub, 'system:serviceaccount:emporium:orders');
+    assert.equal(workload.aud, 'inventory');
   });
 
   it("lists a user's orders newest first", async () => {
@@ -302,14 +348,14 @@ describe('orders HTTP API', () => {
       ids.push((response.body as { orderId: string }).orderId);
       await sleep(5); // distinct createdAt
     }
-    const response = await request(http.app).get('/orders').query({ userId: 'u-list' });
+    const response = await api().get('/orders').query({ userId: 'u-list' });
     assert.equal(response.status, 200);
     const items = (response.body as { items: { orderId: string; status: string }[] }).items;
     assert.deepEqual(
       items.map((o) => o.orderId),
       ids.reverse(),
     );
-    const none = await request(http.app).get('/orders').query({ userId: 'u-nobody' });
+    const none = await api().get('/orders').query({ userId: 'u-nobody' });
     assert.deepEqual(none.body, { items: [] });
   });
 
@@ -368,7 +414,7 @@ describe('orders HTTP API', () => {
   });
 
   it('400 for malformed JSON, a wrong type (with its field path) and a missing field', async () => {
-    const malformed = await request(http.app)
+    const malformed = await api()
       .post('/orders')
       .set('content-type', 'application/json')
       .send('{"userId":');
@@ -376,24 +422,24 @@ describe('orders HTTP API', () => {
     assert.equal((malformed.body as { code: string }).code, 'MALFORMED_REQUEST');
     record('post /orders', malformed.status);
 
-    const wrongType = await request(http.app).post('/orders').send({ userId: 42 });
+    const wrongType = await api().post('/orders').send({ userId: 42 });
     assert.equal(wrongType.status, 400);
     const body = wrongType.body as { code: string; errors: { path: string }[] };
     assert.equal(body.code, 'VALIDATION_FAILED');
     assert.equal(body.errors[0]?.path, 'body.userId');
 
-    const missing = await request(http.app).post('/orders').send({});
+    const missing = await api().post('/orders').send({});
     assert.equal(missing.status, 400);
   });
 
   it('413 for a body over the limit and 415 for a body that is not JSON', async () => {
-    const large = await request(http.app)
+    const large = await api()
       .post('/orders')
       .send({ userId: 'u-1', padding: 'x'.repeat(2048) });
     assert.equal(large.status, 413);
     assert.equal((large.body as { code: string }).code, 'PAYLOAD_TOO_LARGE');
     record('post /orders', large.status);
-    const text = await request(http.app)
+    const text = await api()
       .post('/orders')
       .set('content-type', 'text/plain')
       .send('userId=u-1');
@@ -402,56 +448,77 @@ describe('orders HTTP API', () => {
   });
 
   it('404 for an unknown order and 400 for a malformed id', async () => {
-    const unknown = await request(http.app).get('/orders/o-none');
+    const unknown = await api().get('/orders/o-none');
     assert.equal(unknown.status, 404);
     assert.equal((unknown.body as { code: string }).code, 'ORDER_NOT_FOUND');
     record('get /orders/{id}', unknown.status);
-    const bad = await request(http.app).get('/orders/not%20an%20id!');
+    const bad = await api().get('/orders/not%20an%20id!');
     assert.equal(bad.status, 400);
     assert.equal((bad.body as { errors: { path: string }[] }).errors[0]?.path, 'params.id');
     record('get /orders/{id}', bad.status);
   });
 
   it('400 for a list without a valid userId or with a limit out of range', async () => {
-    const missing = await request(http.app).get('/orders');
+    const missing = await api().get('/orders');
     assert.equal(missing.status, 400);
     assert.equal((missing.body as { errors: { path: string }[] }).errors[0]?.path, 'query.userId');
-    const limit = await request(http.app).get('/orders').query({ userId: 'u-1', limit: 0 });
+    const limit = await api().get('/orders').query({ userId: 'u-1', limit: 0 });
     assert.equal(limit.status, 400);
     record('get /orders', missing.status);
   });
 
-  it("trusts the gateway's identity headers: a customer acts only for themself, admin for all", async () => {
+  it('believes only verified tokens: a customer acts only for themself, admin for all', async () => {
     upstreams.carts.set('u-owner', [{ sku: 'MUG-CER-350', quantity: 1 }]);
-    const other = await request(http.app)
+    const other = await api()
       .post('/orders')
-      .set('x-user-id', 'u-intruder')
+      .set('authorization', await as('u-intruder'))
       .send({ userId: 'u-owner' });
     assert.equal(other.status, 403);
     assert.equal((other.body as { code: string }).code, 'FORBIDDEN');
     record('post /orders', other.status);
 
-    const own = await request(http.app)
+    const own = await api()
       .post('/orders')
-      .set('x-user-id', 'u-owner')
+      .set('authorization', await as('u-owner'))
       .send({ userId: 'u-owner' });
     assert.equal(own.status, 202);
     const { orderId } = own.body as { orderId: string };
 
-    const list = await request(http.app)
+    const list = await api()
       .get('/orders')
-      .set('x-user-id', 'u-intruder')
+      .set('authorization', await as('u-intruder'))
       .query({ userId: 'u-owner' });
     assert.equal(list.status, 403);
     record('get /orders', list.status);
     // Someone else's order looks like no order at all.
-    const peek = await request(http.app).get(`/orders/${orderId}`).set('x-user-id', 'u-intruder');
+    const peek = await api().get(`/orders/${orderId}`).set('authorization', await as('u-intruder'));
     assert.equal(peek.status, 404);
-    const admin = await request(http.app)
+    const admin = await api()
       .get(`/orders/${orderId}`)
-      .set('x-user-id', 'u-support')
-      .set('x-user-roles', 'support,admin');
+      .set('authorization', await as('u-support', ['support', 'admin']));
     assert.equal(admin.status, 200);
+  });
+
+  it('401 without a token or with forged identity headers, 403 for a service on user routes', async () => {
+    upstreams.carts.set('u-forger', [{ sku: 'MUG-CER-350', quantity: 1 }]);
+    const forged = { 'x-user-id': 'u-forger', 'x-user-roles': 'admin' };
+    const service = `Bearer ${await issuer.serviceToken('inventory', 'orders')}`;
+    const calls = [
+      ['post /orders', () => request(http.app).post('/orders').send({ userId: 'u-forger' })],
+      ['get /orders', () => request(http.app).get('/orders').query({ userId: 'u-forger' })],
+      ['get /orders/{id}', () => request(http.app).get('/orders/o-any')],
+    ] as const;
+    for (const [operation, call] of calls) {
+      const anonymous = await call().set(forged);
+      assert.equal(anonymous.status, 401, operation);
+      assert.equal((anonymous.body as { code: string }).code, 'TOKEN_REQUIRED');
+      record(operation, anonymous.status);
+      const fromService = await call().set('authorization', service);
+      assert.equal(fromService.status, 403, operation);
+      assert.equal((fromService.body as { code: string }).code, 'CALLER_NOT_ALLOWED');
+      record(operation, fromService.status);
+    }
+    assert.equal(upstreams.carts.has('u-forger'), true, 'nothing was ordered');
   });
 
   it('503 with Retry-After when cart is down, and nothing is written', async () => {
@@ -514,7 +581,7 @@ describe('orders HTTP API', () => {
 
   it('an Idempotency-Key makes placing safe to repeat: one order, one reservation, one answer', async () => {
     const placeWith = (userId: string, key: string) =>
-      request(http.app).post('/orders').set('idempotency-key', key).send({ userId });
+      api().post('/orders').set('idempotency-key', key).send({ userId });
     const idOf = (response: { body: unknown }): string =>
       (response.body as { orderId: string }).orderId;
     upstreams.carts.set('u-key', [{ sku: 'MUG-CER-350', quantity: 1 }]);
@@ -565,7 +632,7 @@ describe('orders HTTP API', () => {
     upstreams.reservations.set(orderIdFor('u-changed', key), [{ sku: 'SCARF-1', quantity: 1 }]);
     upstreams.carts.set('u-changed', [{ sku: 'SCARF-1', quantity: 3 }]);
     const place = () =>
-      request(http.app).post('/orders').set('idempotency-key', key).send({ userId: 'u-changed' });
+      api().post('/orders').set('idempotency-key', key).send({ userId: 'u-changed' });
     for (const ignores of [false, true]) {
       // Also when inventory answers 200 with the old lines: any 2xx is not enough.
       upstreams.inventoryIgnoresLines = ignores;
@@ -578,7 +645,7 @@ describe('orders HTTP API', () => {
     assert.equal(await orders.collection.countDocuments({ userId: 'u-changed' }), 0);
     assert.equal(upstreams.carts.get('u-changed')?.[0]?.quantity, 3, 'the cart stays');
     // A new key orders the cart as it is now.
-    const fresh = await request(http.app)
+    const fresh = await api()
       .post('/orders')
       .set('idempotency-key', randomUUID())
       .send({ userId: 'u-changed' });
@@ -605,7 +672,7 @@ describe('orders HTTP API', () => {
   });
 
   it('serves a valid OpenAPI 3.1 document whose 4xx responses are the ones tested above', async () => {
-    const response = await request(http.app).get('/openapi.json');
+    const response = await api().get('/openapi.json');
     assert.equal(response.status, 200);
     await assertValidOpenApi(response.body);
     const paths = (
@@ -623,9 +690,9 @@ describe('orders HTTP API', () => {
     const tested = new Map([...exercised].map(([op, set]) => [op, [...set].sort()]));
     assert.deepEqual(Object.fromEntries(documented), Object.fromEntries(tested));
     assert.deepEqual(Object.fromEntries(documented), {
-      'post /orders': ['400', '403', '409', '413', '415', '422'],
-      'get /orders/{id}': ['400', '404'],
-      'get /orders': ['400', '403'],
+      'post /orders': ['400', '401', '403', '409', '413', '415', '422'],
+      'get /orders/{id}': ['400', '401', '403', '404'],
+      'get /orders': ['400', '401', '403'],
     });
   });
 
@@ -642,6 +709,9 @@ describe('orders HTTP API', () => {
       'PORT',
       'MONGO_URL',
       'KAFKA_BROKERS',
+      'JWT_JWKS_URL',
+      'JWT_ISSUER',
+      'JWT_AUDIENCE',
       'UPSTREAM_CART_URL',
       'UPSTREAM_CATALOG_URL',
       'UPSTREAM_INVENTORY_URL',

@@ -1,4 +1,10 @@
-import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
+import {
+  createHttpApp,
+  type HttpApp,
+  type AppDeps,
+  callerVerifierOptions,
+  createCallerVerifier,
+} from '@emporium/platform';
 import type { Config } from './config.js';
 import type { CartGateway } from './gateways/cart.gateway.js';
 import type { CatalogGateway } from './gateways/catalog.gateway.js';
@@ -20,6 +26,7 @@ export interface Deps extends AppDeps {
 export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
   const http = createHttpApp({
     service: 'orders',
+    callers: createCallerVerifier(callerVerifierOptions(config, 'orders')),
     version: config.SERVICE_VERSION,
     metrics: deps.metrics,
     logger: deps.logger,
@@ -28,8 +35,8 @@ export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
       title: 'Emporium orders',
       version: config.SERVICE_VERSION,
       description:
-        'Order placement and the order saga. Callers are identified by the x-user-id and ' +
-        'x-user-roles headers the gateway sets after verifying the JWT.',
+        'Order placement and the order saga. Callers send the user’s bearer token (the ' +
+        'gateway passes it on), verified here.',
     },
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
     ...(deps.faults ? { faults: deps.faults } : {}),

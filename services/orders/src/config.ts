@@ -1,4 +1,6 @@
 import {
+  authConfigShape,
+  checkAuth,
   baseConfigSchema,
   checkKafkaSasl,
   checkLeaderElection,
@@ -16,6 +18,7 @@ import type { z } from 'zod';
 /** Every variable orders reads. */
 export const configSchema = baseConfigSchema
   .extend({
+    ...authConfigShape,
     ...kafkaConfigShape,
     ...mongoConfigShape,
     ...upstreamConfigShape,
@@ -33,7 +36,8 @@ export const configSchema = baseConfigSchema
     UPSTREAM_INVENTORY_URL: envVar.url(),
   })
   .superRefine(checkLeaderElection)
-  .superRefine(checkKafkaSasl);
+  .superRefine(checkKafkaSasl)
+  .superRefine(checkAuth);
 
 /** Orders' parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

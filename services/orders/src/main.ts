@@ -1,6 +1,11 @@
 // Wiring only: config → runtime and clients → app and workers → serve.
 import { ordersTopic, paymentsTopic, shipmentsTopic } from '@emporium/contracts';
-import { createConsumerRunner, createServiceRuntime, upstreamClients } from '@emporium/platform';
+import {
+  createConsumerRunner,
+  createServiceRuntime,
+  serviceTokensFrom,
+  upstreamClients,
+} from '@emporium/platform';
 import { buildApp } from './app.js';
 import { loadOrdersConfig } from './config.js';
 import { paymentsHandler, shipmentsHandler } from './events/saga.handler.js';
@@ -20,7 +25,10 @@ await orders.ensureIndexes();
 const upstream = upstreamClients(config, { metrics, logger });
 const cart = cartGateway(upstream('cart', config.UPSTREAM_CART_URL));
 const catalog = catalogGateway(upstream('catalog', config.UPSTREAM_CATALOG_URL));
-const inventory = inventoryGateway(upstream('inventory', config.UPSTREAM_INVENTORY_URL));
+const inventory = inventoryGateway(
+  upstream('inventory', config.UPSTREAM_INVENTORY_URL),
+  serviceTokensFrom(config.SERVICE_TOKEN_DIR),
+);
 
 const kafka = await runtime.kafka(config, {
   produces: [ordersTopic],

@@ -1,4 +1,10 @@
-import { createHttpApp, type HttpApp, type AppDeps } from '@emporium/platform';
+import {
+  createHttpApp,
+  type HttpApp,
+  type AppDeps,
+  callerVerifierOptions,
+  createCallerVerifier,
+} from '@emporium/platform';
 import type { Config } from './config.js';
 import type { PaymentsRepository } from './repositories/payments.repository.js';
 import { paymentRoutes } from './routes/payments.routes.js';
@@ -12,6 +18,7 @@ export interface Deps extends AppDeps {
 export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
   const http = createHttpApp({
     service: 'payments',
+    callers: createCallerVerifier(callerVerifierOptions(config, 'payments')),
     version: config.SERVICE_VERSION,
     metrics: deps.metrics,
     logger: deps.logger,
@@ -20,8 +27,8 @@ export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
       title: 'Emporium payments',
       version: config.SERVICE_VERSION,
       description:
-        'Payment authorisation of placed orders (a simulated provider). Behind the gateway, ' +
-        'which forwards the verified caller as x-user-id and x-user-roles.',
+        'Payment authorisation of placed orders (a simulated provider). Callers send the ' +
+        'user’s bearer token (the gateway passes it on), verified here.',
     },
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
     ...(deps.faults ? { faults: deps.faults } : {}),

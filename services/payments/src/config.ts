@@ -1,4 +1,6 @@
 import {
+  authConfigShape,
+  checkAuth,
   baseConfigSchema,
   checkKafkaSasl,
   checkLeaderElection,
@@ -15,6 +17,7 @@ import type { z } from 'zod';
 /** Every variable payments reads. */
 export const configSchema = baseConfigSchema
   .extend({
+    ...authConfigShape,
     ...kafkaConfigShape,
     ...mongoConfigShape,
     ...outboxConfigShape,
@@ -29,7 +32,8 @@ export const configSchema = baseConfigSchema
     PSP_DECLINE_RATE: envVar.number(0, 1).default(0.1),
   })
   .superRefine(checkLeaderElection)
-  .superRefine(checkKafkaSasl);
+  .superRefine(checkKafkaSasl)
+  .superRefine(checkAuth);
 
 /** Payments' parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

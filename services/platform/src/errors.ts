@@ -12,6 +12,16 @@ export const PlatformErrorCode = {
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   UNAUTHORIZED: 'UNAUTHORIZED',
   FORBIDDEN: 'FORBIDDEN',
+  /** No bearer token on a route that needs a signed-in caller. */
+  TOKEN_REQUIRED: 'TOKEN_REQUIRED',
+  /** A token that is malformed, forged, expired, or for another issuer/audience. */
+  INVALID_TOKEN: 'INVALID_TOKEN',
+  /** The route needs the `admin` role. */
+  ADMIN_REQUIRED: 'ADMIN_REQUIRED',
+  /** The route is for named services only, and the caller is not one of them. */
+  CALLER_NOT_ALLOWED: 'CALLER_NOT_ALLOWED',
+  /** The issuer's JWKS could not be fetched, so no token can be checked right now. */
+  JWKS_UNAVAILABLE: 'JWKS_UNAVAILABLE',
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',

@@ -160,16 +160,44 @@ export {
   type TopicDefinition,
 } from './kafka/topics.js';
 export {
-  ADMIN_ROLE,
-  IDENTITY_HEADERS,
+  actorOf,
+  authenticate,
+  authorizeCaller,
+  bearerToken,
   callerOf,
+  tokensRefusedCounter,
+} from './http/identity.js';
+export {
+  ADMIN_ROLE,
+  createCallerVerifier,
   isAdmin,
   mayActFor,
-  requireAdmin,
-  type AdminGuard,
   type Caller,
-  type HeaderMap,
-} from './http/identity.js';
+  type CallerVerifier,
+  type CallerVerifierOptions,
+  type ServiceTokenOptions,
+  type UserTokenOptions,
+} from './auth/verifiers.js';
+export { hasAudience, rolesOf, userIdOf, type Claims } from './auth/claims.js';
+export {
+  adminRequired,
+  callerNotAllowed,
+  invalidToken,
+  jwksUnavailable,
+  TOKEN_REFUSALS,
+  TokenRefusedError,
+  tokenRequired,
+  type TokenRefusal,
+} from './auth/token-errors.js';
+export {
+  authConfigShape,
+  callerVerifierOptions,
+  checkAuth,
+  JWT_ALGORITHM,
+  trustedJwksUrl,
+  type AuthConfig,
+} from './auth/auth-config.js';
+export { serviceTokensFrom, type ServiceTokens } from './auth/service-tokens.js';
 export { createHttpApp, type AppDeps, type HttpApp, type HttpAppOptions } from './http/http-app.js';
 export {
   createReadiness,

@@ -1,4 +1,6 @@
 import {
+  authConfigShape,
+  checkAuth,
   baseConfigSchema,
   checkKafkaSasl,
   checkLeaderElection,
@@ -14,6 +16,7 @@ import { z } from 'zod';
 /** Every variable shipping reads. */
 export const configSchema = baseConfigSchema
   .extend({
+    ...authConfigShape,
     ...kafkaConfigShape,
     ...mongoConfigShape,
     ...outboxConfigShape,
@@ -26,7 +29,8 @@ export const configSchema = baseConfigSchema
     SHIPPING_CARRIER: z.string().min(1).max(50).default('EMPORIUM-POST'),
   })
   .superRefine(checkLeaderElection)
-  .superRefine(checkKafkaSasl);
+  .superRefine(checkKafkaSasl)
+  .superRefine(checkAuth);
 
 /** Shipping's parsed, frozen configuration. */
 export type Config = z.output<typeof configSchema>;

@@ -52,12 +52,11 @@ export interface CartRoutesDeps {
 }
 
 /**
- * The gateway verifies the JWT and forwards the caller as `x-user-id` (and `x-user-roles`); a
- * caller may touch only their own cart unless an admin. Calls without the header come from
- * inside the mesh (orders reading and clearing a cart), which the gateway never lets through.
+ * A caller may touch only their own cart unless an admin: the user of the bearer token, which
+ * this service verifies itself. Orders reads and clears a cart with the user's own token.
  */
 function assertMayAccess(req: Request, userId: string): void {
-  if (!mayActFor(callerOf(req.headers), userId)) throw notYourCart();
+  if (!mayActFor(callerOf(req), userId)) throw notYourCart();
 }
 
 /** GET/DELETE /carts/:userId, PUT/DELETE /carts/:userId/lines/:sku. */
@@ -68,6 +67,7 @@ export function cartRoutes(routes: Routes, deps: CartRoutesDeps): void {
   routes.get(
     '/carts/:userId',
     {
+      access: 'user',
       summary: "The user's cart (an empty one when the user has none)",
       params: CartParams,
       responses: { 200: CartSchema, 403: 'problem' },
@@ -82,6 +82,7 @@ export function cartRoutes(routes: Routes, deps: CartRoutesDeps): void {
   routes.put(
     '/carts/:userId/lines/:sku',
     {
+      access: 'user',
       summary: 'Sets the quantity of a product in the cart, priced by the catalog',
       description:
         'Adds the line or replaces its quantity; name and unit price come from the catalog. ' +
@@ -128,6 +129,7 @@ export function cartRoutes(routes: Routes, deps: CartRoutesDeps): void {
   routes.delete(
     '/carts/:userId/lines/:sku',
     {
+      access: 'user',
       summary: 'Removes a product from the cart (a product not in it is no error)',
       params: LineParams,
       responses: { 200: CartSchema, 403: 'problem' },
@@ -144,6 +146,7 @@ export function cartRoutes(routes: Routes, deps: CartRoutesDeps): void {
   routes.delete(
     '/carts/:userId',
     {
+      access: 'user',
       summary: 'Deletes the cart (idempotent)',
       params: CartParams,
       responses: { 204: 'empty', 403: 'problem' },

@@ -1,4 +1,4 @@
-import { callerOf, requireAdmin } from '@emporium/platform';
+import { actorOf } from '@emporium/platform';
 import { AmountMinor, Currency, Id, Sku } from '@emporium/contracts';
 import type { Routes } from '@emporium/platform';
 import { z } from 'zod';
@@ -80,8 +80,8 @@ const SearchQuerySchema = z.object({
 });
 
 const ADMIN_NOTE =
-  'Needs the `x-user-id` header (401 without it) and `admin` in `x-user-roles` (403 without ' +
-  'it), as the gateway sets them after verifying the JWT.';
+  'Needs a bearer token of a user with the `admin` role (401 without a valid token, 403 ' +
+  'without the role), checked before the body is read.';
 
 /** Dependencies of the product routes. */
 export interface ProductRoutesDeps {
@@ -99,6 +99,7 @@ export function productRoutes(routes: Routes, deps: ProductRoutesDeps): void {
   routes.get(
     '/products',
     {
+      access: 'anonymous',
       summary: 'Search the catalogue, a page at a time (sorted by SKU)',
       query: SearchQuerySchema,
       responses: { 200: ProductPageSchema },
@@ -113,6 +114,7 @@ export function productRoutes(routes: Routes, deps: ProductRoutesDeps): void {
   routes.get(
     '/products/:id',
     {
+      access: 'anonymous',
       summary: 'One product (served from the Redis cache when it is there)',
       params: z.object({ id: Id }),
       responses: { 200: ProductSchema, 404: 'problem' },
@@ -128,18 +130,10 @@ export function productRoutes(routes: Routes, deps: ProductRoutesDeps): void {
     },
   );
 
-  // Everything registered below is a write: the guard runs before its body is even parsed.
-  routes.use(
-    requireAdmin({
-      methods: ['POST', 'PUT', 'PATCH', 'DELETE'],
-      path: (path) => path === '/products' || path.startsWith('/products/'),
-      action: 'Changing the catalogue',
-    }),
-  );
-
   routes.post(
     '/products',
     {
+      access: 'admin',
       summary: 'Create a product (admin); publishes ProductUpdated',
       description: ADMIN_NOTE,
       body: ProductInputSchema,
@@ -153,7 +147,7 @@ export function productRoutes(routes: Routes, deps: ProductRoutesDeps): void {
         {
           productId: product.id,
           sku: product.sku,
-          userId: callerOf(req.headers)?.userId,
+          userId: actorOf(req),
         },
         'product created',
       );
@@ -164,6 +158,7 @@ export function productRoutes(routes: Routes, deps: ProductRoutesDeps): void {
   routes.put(
     '/products/:id',
     {
+      access: 'admin',
       summary: 'Replace a product (admin); publishes ProductUpdated when something changed',
       description: `${ADMIN_NOTE} The SKU cannot change (409 SKU_IMMUTABLE).`,
       params: z.object({ id: Id }),
@@ -196,7 +191,7 @@ export function productRoutes(routes: Routes, deps: ProductRoutesDeps): void {
           // at worst until the TTL (see the platform's cache-aside).
           await cache.invalidate(id);
           catalogMetrics.productsChanged('updated');
-          req.log.info({ productId: id, userId: callerOf(req.headers)?.userId }, 'product updated');
+          req.log.info({ productId: id, userId: actorOf(req) }, 'product updated');
           res.json(outcome.product);
       }
     },

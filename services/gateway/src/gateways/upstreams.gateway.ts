@@ -1,11 +1,11 @@
 import {
-  IDENTITY_HEADERS,
   upstreamClients,
   type Logger,
   type Metrics,
   type UpstreamClient,
 } from '@emporium/platform';
 import type { Config } from '../config.js';
+import type { Identity } from '../domain/identity.js';
 
 /** The services behind the gateway, each reached through its UPSTREAM_<NAME>_URL. */
 export interface Upstreams {
@@ -36,13 +36,11 @@ export function createUpstreams(
   };
 }
 
-/** The identity headers a call carries: only the ones the gateway derived from a verified token. */
-export function identityHeaders(
-  identity: { userId: string; roles: string[] } | undefined,
-): Record<string, string> {
+/**
+ * The headers that carry the caller to a service: the user's own token, which the gateway has
+ * verified and the service verifies again (it believes no header). Nothing for nobody.
+ */
+export function identityHeaders(identity: Identity | undefined): Record<string, string> {
   if (!identity) return {};
-  return {
-    [IDENTITY_HEADERS.userId]: identity.userId,
-    [IDENTITY_HEADERS.roles]: identity.roles.join(','),
-  };
+  return { authorization: `Bearer ${identity.token}` };
 }

@@ -1,4 +1,4 @@
-import { errors, type Authorize, type Logger } from '@emporium/platform';
+import { bearerToken, errors, type Authorize, type Logger } from '@emporium/platform';
 import type { Request, RequestHandler } from 'express';
 import type { JwtVerifier } from '../auth/jwt-verifier.js';
 import { isAdmin, type Identity } from '../domain/identity.js';
@@ -24,14 +24,6 @@ export function requireCaller(req: object): Identity {
 
 function isApi(req: Request): boolean {
   return req.path === '/api' || req.path.startsWith('/api/');
-}
-
-function bearerToken(req: Request): string | undefined {
-  const header = req.headers.authorization;
-  if (header === undefined) return undefined;
-  const match = /^Bearer\s+([A-Za-z0-9\-_.]+)\s*$/i.exec(header);
-  // A malformed Authorization header is a bad token, not an absent one.
-  return match?.[1] ?? '';
 }
 
 /**
@@ -103,9 +95,6 @@ export function edgeMiddleware(options: EdgeOptions): RequestHandler[] {
    * route is each route's own declaration ({@link authorizeRoute}).
    */
   const authenticate: RequestHandler = async (req, _res, next) => {
-    // Identity headers only ever come from the gateway: whatever the client sent is dropped.
-    delete req.headers['x-user-id'];
-    delete req.headers['x-user-roles'];
     const token = isApi(req) ? bearerToken(req) : undefined;
     if (token === undefined) {
       next();

@@ -22,7 +22,7 @@ const OWN_ORDER = `${SIGNED_IN} 404 for an order that is not the caller's.`;
 export function orderRoutes(routes: Routes, upstreams: Upstreams): void {
   /**
    * Whether the order is the caller's: orders answers 404 for another user's order when
-   * x-user-id is set. Shipping and payments do not know owners, so their answers are only
+   * it knows the caller. Shipping and payments do not know owners, so their answers are only
    * shown after this check; otherwise the orders answer (404) goes back as it is.
    */
   const ownOrder = async (req: Request, res: Response, caller: Identity): Promise<boolean> => {

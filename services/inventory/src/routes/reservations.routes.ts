@@ -55,9 +55,10 @@ export function reservationRoutes(
   routes.post(
     '/reservations',
     {
+      access: { services: ['orders'] },
       summary: "Reserves all lines of an order or none (idempotent by the order's id)",
       description:
-        'Called by orders. 201 when reserved now; 200 with the existing reservation when the order id was seen before with the same lines; 409 RESERVATION_MISMATCH (`lines` are the ones held) when it was seen with other lines; 409 INSUFFICIENT_STOCK (`skus` names the short or unknown skus, nothing is held); 409 RESERVATION_IN_PROGRESS with Retry-After while another request for the same order is still reserving. A sku named twice holds the sum.',
+        'Called by orders only, with its workload token for inventory (401 without a valid token, 403 CALLER_NOT_ALLOWED from any other caller). 201 when reserved now; 200 with the existing reservation when the order id was seen before with the same lines; 409 RESERVATION_MISMATCH (`lines` are the ones held) when it was seen with other lines; 409 INSUFFICIENT_STOCK (`skus` names the short or unknown skus, nothing is held); 409 RESERVATION_IN_PROGRESS with Retry-After while another request for the same order is still reserving. A sku named twice holds the sum.',
       body: ReserveRequestSchema,
       responses: { 200: ReservationSchema, 201: ReservationSchema, 409: 'problem' },
     },
@@ -88,7 +89,8 @@ export function reservationRoutes(
   routes.get(
     '/reservations/:orderId',
     {
-      summary: "The order's reservation",
+      access: 'admin',
+      summary: "The order's reservation (admin)",
       params: z.object({ orderId: Id }),
       responses: { 200: ReservationSchema, 404: 'problem' },
     },

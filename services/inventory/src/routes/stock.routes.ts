@@ -1,4 +1,3 @@
-import { requireAdmin } from '@emporium/platform';
 import { Sku } from '@emporium/contracts';
 import type { Routes } from '@emporium/platform';
 import { z } from 'zod';
@@ -30,16 +29,10 @@ const toJson = (stock: StockLevel): z.output<typeof StockSchema> => ({
 
 /** GET /stock/:sku and PUT /stock/:sku (admin). */
 export function stockRoutes(routes: Routes, stock: StockRepository): void {
-  routes.use(
-    requireAdmin({
-      methods: ['PUT'],
-      path: (path) => path.startsWith('/stock/'),
-      action: 'Changing stock',
-    }),
-  );
   routes.get(
     '/stock/:sku',
     {
+      access: 'anonymous',
       summary: 'Units of a sku: available, reserved for open orders, committed to shipments',
       params: z.object({ sku: Sku }),
       responses: { 200: StockSchema, 404: 'problem' },
@@ -53,9 +46,10 @@ export function stockRoutes(routes: Routes, stock: StockRepository): void {
   routes.put(
     '/stock/:sku',
     {
+      access: 'admin',
       summary: 'Sets the available units of a sku (admin; reserved and committed stay)',
       description:
-        'Needs `x-user-id` (else 401) and `admin` in the comma-separated `x-user-roles` (else 403), forwarded by the gateway after verifying the JWT. Creates the record of an unknown sku.',
+        'Needs a bearer token of a user with the `admin` role (else 401, or 403 without the role). Creates the record of an unknown sku.',
       params: z.object({ sku: Sku }),
       body: SetStockSchema,
       responses: { 200: StockSchema, 401: 'problem', 403: 'problem' },

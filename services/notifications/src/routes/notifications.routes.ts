@@ -28,16 +28,17 @@ export function notificationRoutes(routes: Routes, notifications: NotificationsR
   routes.get(
     '/notifications',
     {
+      access: 'user',
       summary: "A customer's notifications, oldest first (at most the latest 500)",
       description:
-        'A customer (x-user-id from the gateway) may read only their own notifications (403 ' +
-        'otherwise); admins (x-user-roles contains admin) read anyone’s.',
+        'A customer (the user of the bearer token) may read only their own notifications (403 ' +
+        'otherwise); admins read anyone’s.',
       query: z.object({ userId: Id }),
       responses: { 200: NotificationListSchema, 403: 'problem' },
     },
     async (req, res) => {
       const { userId } = req.query;
-      if (!mayActFor(callerOf(req.headers), userId)) throw notificationsForbidden(userId);
+      if (!mayActFor(callerOf(req), userId)) throw notificationsForbidden(userId);
       res.json({ items: await notifications.listByUser(userId) });
     },
   );

@@ -1,4 +1,4 @@
-import type { UpstreamClient } from '@emporium/platform';
+import type { ServiceTokens, UpstreamClient } from '@emporium/platform';
 import { z } from 'zod';
 import type { CartLine } from '../domain/order.js';
 import { upstreamRejected } from '../errors.js';
@@ -42,10 +42,15 @@ export interface InventoryGateway {
   reserve(orderId: string, lines: readonly CartLine[]): Promise<ReservationResult>;
 }
 
-/** Creates the inventory gateway over an upstream client of the inventory service. */
-export function inventoryGateway(client: UpstreamClient): InventoryGateway {
+/**
+ * Creates the inventory gateway over an upstream client of the inventory service. Reservations
+ * are orders' own business, so it calls with its own workload token (audience `inventory`),
+ * which inventory verifies; no user's token would do.
+ */
+export function inventoryGateway(client: UpstreamClient, tokens: ServiceTokens): InventoryGateway {
   return {
     reserve: async (orderId, lines) => {
+      const authorization = await tokens.authorization('inventory');
       const response = await client.request({
         method: 'POST',
         path: '/reservations',
@@ -54,7 +59,10 @@ export function inventoryGateway(client: UpstreamClient): InventoryGateway {
         // to a dropped connection may be sent again without reserving twice. The header says
         // so to whoever retries: this client, and behind a sidecar Envoy, which retries a POST
         // only with an Idempotency-Key (the apps retry nothing there).
-        headers: { 'idempotency-key': orderId },
+        headers: {
+          'idempotency-key': orderId,
+          ...(authorization === undefined ? {} : { authorization }),
+        },
         schema: ReservationSchema,
       });
       if (response.ok) {

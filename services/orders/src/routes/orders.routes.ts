@@ -57,6 +57,7 @@ export function orderRoutes(
   routes.post(
     '/orders',
     {
+      access: 'user',
       summary: "Places the user's cart as an order",
       description:
         'Reads the cart, prices it with catalog, reserves stock, stores the order as PENDING ' +
@@ -85,7 +86,7 @@ export function orderRoutes(
     },
     async (req, res) => {
       const { userId } = req.body;
-      if (!mayActFor(callerOf(req.headers), userId)) throw forbidden();
+      if (!mayActFor(callerOf(req), userId)) throw forbidden();
       const idempotencyKey = req.get(IDEMPOTENCY_KEY_HEADER);
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
         throw errors.validation([
@@ -94,6 +95,9 @@ export function orderRoutes(
       }
       const { order, replayed } = await placeOrder(userId, {
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        ...(req.headers.authorization === undefined
+          ? {}
+          : { authorization: req.headers.authorization }),
         logger: req.log,
       });
       // A replay answers as the first request did (the order was PENDING then).
@@ -108,6 +112,7 @@ export function orderRoutes(
   routes.get(
     '/orders/:id',
     {
+      access: 'user',
       summary: 'One order with its status history',
       params: z.object({ id: Id }),
       responses: { 200: OrderSchema, 404: 'problem' },
@@ -115,7 +120,7 @@ export function orderRoutes(
     async (req, res) => {
       const order = await orders.findById(req.params.id);
       // Someone else's order is "not found", so ids cannot be probed for existence.
-      if (!order || !mayActFor(callerOf(req.headers), order.userId))
+      if (!order || !mayActFor(callerOf(req), order.userId))
         throw orderNotFound(req.params.id);
       res.json(order);
     },
@@ -124,6 +129,7 @@ export function orderRoutes(
   routes.get(
     '/orders',
     {
+      access: 'user',
       summary: "A user's orders, newest first",
       query: z.object({
         userId: Id,
@@ -133,7 +139,7 @@ export function orderRoutes(
     },
     async (req, res) => {
       const { userId, limit } = req.query;
-      if (!mayActFor(callerOf(req.headers), userId)) throw forbidden();
+      if (!mayActFor(callerOf(req), userId)) throw forbidden();
       res.json({ items: await orders.listByUser(userId, limit) });
     },
   );

@@ -33,6 +33,11 @@ export interface PlaceOrderOptions {
   /** The client's Idempotency-Key: a repeat with the same key answers with the same order. */
   idempotencyKey?: string;
   logger?: Logger;
+  /**
+   * The user's own `Authorization` (their bearer token), passed on to cart: orders reads and
+   * empties a cart as its user, never with an identity of its own.
+   */
+  authorization?: string;
 }
 
 /** The outcome of placing: the order, and whether an earlier request with the key made it. */
@@ -78,6 +83,7 @@ export function placeOrderUseCase(deps: PlaceOrderDeps): PlaceOrder {
     userId: string,
     idempotencyKey: string | undefined,
     log: Logger,
+    authorization: string | undefined,
   ): Promise<Placement> => {
     // The id comes first: it is the reservation's idempotency key, and with a client key it is
     // derived from it, so a repeat reserves nothing twice.
@@ -86,7 +92,7 @@ export function placeOrderUseCase(deps: PlaceOrderDeps): PlaceOrder {
       const order = await earlier(orderId, userId);
       if (order) return { order, replayed: true };
     }
-    const cart = checkCart(await deps.cart.lines(userId));
+    const cart = checkCart(await deps.cart.lines(userId, authorization));
     if (!cart.ok) throw pricingError(cart, userId);
     const products = await deps.catalog.productsBySku(cart.lines.map((line) => line.sku));
     const priced = price(cart.lines, products);
@@ -116,7 +122,7 @@ export function placeOrderUseCase(deps: PlaceOrderDeps): PlaceOrder {
       throw error;
     }
     try {
-      await deps.cart.clear(userId);
+      await deps.cart.clear(userId, authorization);
     } catch (error) {
       // The order stands; a cart left full is an annoyance, not a lost order.
       log.warn({ err: error, orderId, userId }, 'could not empty the cart after the order');
@@ -133,9 +139,10 @@ export function placeOrderUseCase(deps: PlaceOrderDeps): PlaceOrder {
     userId: string,
     idempotencyKey: string | undefined,
     log: Logger,
+    authorization: string | undefined,
   ): Promise<Placement> => {
     try {
-      return await place(userId, idempotencyKey, log);
+      return await place(userId, idempotencyKey, log, authorization);
     } catch (error) {
       if (idempotencyKey === undefined) throw error;
       const order = await earlier(newId(userId, idempotencyKey), userId);
@@ -144,9 +151,9 @@ export function placeOrderUseCase(deps: PlaceOrderDeps): PlaceOrder {
     }
   };
 
-  return async (userId, { idempotencyKey, logger = deps.logger } = {}) => {
+  return async (userId, { idempotencyKey, logger = deps.logger, authorization } = {}) => {
     try {
-      const placement = await placeOnce(userId, idempotencyKey, logger);
+      const placement = await placeOnce(userId, idempotencyKey, logger, authorization);
       const { order } = placement;
       if (placement.replayed) {
         logger.info({ orderId: order.orderId, userId }, 'order request repeated: same order');

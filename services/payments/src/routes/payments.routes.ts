@@ -24,16 +24,17 @@ export function paymentRoutes(routes: Routes, payments: PaymentsRepository): voi
   routes.get(
     '/payments/:orderId',
     {
+      access: 'user',
       summary: "The order's payment, once the provider answered",
       description:
-        'A customer (x-user-id from the gateway) sees only their own payments; another ' +
+        'A customer (the user of the bearer token) sees only their own payments; another ' +
         "customer's is answered 404 so order ids cannot be probed. Admins see all.",
       params: z.object({ orderId: Id }),
       responses: { 200: PaymentSchema, 404: 'problem' },
     },
     async (req, res) => {
       const payment = await payments.findByOrderId(req.params.orderId);
-      if (!payment || !mayActFor(callerOf(req.headers), payment.userId))
+      if (!payment || !mayActFor(callerOf(req), payment.userId))
         throw paymentNotFound(req.params.orderId);
       res.json(payment);
     },

@@ -13,6 +13,8 @@ import { createOpenApiDocument, type OpenApiDocument, type OpenApiInfo } from '.
 import { sendProblem, toAppError } from './problem.js';
 import { createReadiness, type Readiness } from './readiness.js';
 import { requestContext } from './request-context.js';
+import type { CallerVerifier } from '../auth/verifiers.js';
+import { authenticate, authorizeCaller } from './identity.js';
 import { createRouteRegistry, type Authorize, type Routes } from './route-registry.js';
 import { observeRequests } from './server-metrics.js';
 
@@ -45,7 +47,12 @@ export interface HttpAppOptions {
   openapi: OpenApiInfo;
   /** Operator fault rules applied to every typed route (`route:<METHOD> <path>`). */
   faults?: Faults;
-  /** Enforces the `access` every route then declares (the gateway's authorisation). */
+  /**
+   * Who calls: every bearer token is verified with it, and every route then declares its
+   * `access`, enforced by the platform's own rules unless `authorize` replaces them.
+   */
+  callers?: CallerVerifier;
+  /** Enforces the `access` every route then declares (the gateway's own edge rules). */
   authorize?: Authorize;
 }
 
@@ -74,11 +81,12 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const readiness = options.readiness ?? createReadiness();
   const retryAfter = String(options.retryAfterSeconds ?? 5);
   const openapi = createOpenApiDocument(options.openapi);
+  const authorize = options.authorize ?? (options.callers ? authorizeCaller : undefined);
   const registry = createRouteRegistry({
     openapi,
     bodyLimit: options.bodyLimit ?? '100kb',
     ...(options.faults ? { faults: options.faults } : {}),
-    ...(options.authorize ? { authorize: options.authorize } : {}),
+    ...(authorize ? { authorize } : {}),
   });
 
   const app = express();
@@ -148,6 +156,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   });
 
   app.use(observeRequests(metrics, httpLogger));
+  if (options.callers) app.use(authenticate(options.callers, metrics));
   app.use(registry.router);
   app.use(registry.methodNotAllowed);
 

@@ -1,81 +1,93 @@
-import type { RequestHandler } from 'express';
-import { errors } from '../errors.js';
+import type { Request, RequestHandler } from 'express';
+import {
+  adminRequired,
+  callerNotAllowed,
+  TokenRefusedError,
+  tokenRequired,
+  type TokenRefusal,
+} from '../auth/token-errors.js';
+import { isAdmin, type Caller, type CallerVerifier } from '../auth/verifiers.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { Authorize, RouteAccess } from './route-registry.js';
 
-/**
- * The headers the gateway sets once it has verified the caller's JWT (and strips from what
- * clients send). Services trust them because only the gateway and other services reach them.
- */
-export const IDENTITY_HEADERS = { userId: 'x-user-id', roles: 'x-user-roles' } as const;
+/** The verified caller of each request, kept off `res.locals` so it stays typed. */
+const callers = new WeakMap<object, Caller>();
 
-/** The role that may act for anyone and change the catalogue and stock. */
-export const ADMIN_ROLE = 'admin';
-
-/** A signed-in caller, as the gateway forwards them. */
-export interface Caller {
-  readonly userId: string;
-  /** Lower-case role names. */
-  readonly roles: readonly string[];
-}
-
-/** Request headers as node gives them (lower-case names, repeated headers as arrays). */
-export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
-
-/** The first value of a header, trimmed; undefined when absent or blank. */
-function header(headers: HeaderMap, name: string): string | undefined {
-  const raw = headers[name];
-  const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
-  return value === '' ? undefined : value;
+/** The verified caller of a request; undefined for an anonymous one (no token). */
+export function callerOf(req: object): Caller | undefined {
+  return callers.get(req);
 }
 
 /**
- * The caller from `x-user-id` and `x-user-roles` (comma-separated); undefined without a user
- * id, which means a call from inside the mesh (another service, an operator's job).
+ * The bearer token of a request: undefined without an Authorization header, `''` for one that
+ * is not `Bearer <compact JWS>` (a malformed header is a bad token, not an absent one).
  */
-export function callerOf(headers: HeaderMap): Caller | undefined {
-  const userId = header(headers, IDENTITY_HEADERS.userId);
-  if (userId === undefined) return undefined;
-  const roles = (header(headers, IDENTITY_HEADERS.roles) ?? '')
-    .split(',')
-    .map((role) => role.trim().toLowerCase())
-    .filter(Boolean);
-  return { userId, roles };
+export function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+([A-Za-z0-9\-_.]+)\s*$/i.exec(header);
+  return match?.[1] ?? '';
 }
 
-/** Whether the caller has the admin role. */
-export function isAdmin(caller: Caller | undefined): boolean {
-  return caller?.roles.includes(ADMIN_ROLE) ?? false;
+/** `auth_tokens_refused_total{reason}`: bearer tokens that failed verification, by why. */
+export function tokensRefusedCounter(metrics: Metrics): {
+  inc(labels: { reason: TokenRefusal }): void;
+} {
+  return metrics.counter<'reason'>({
+    name: 'auth_tokens_refused_total',
+    help: 'Bearer tokens refused, by reason: malformed, algorithm, unknown_key, signature, expired, issuer, audience, token_use, claims.',
+    labelNames: ['reason'],
+  });
 }
 
 /**
- * Whether the caller may act for (read or change the data of) `userId`: a call from inside
- * the mesh may, a customer only for themself, an admin for anyone.
+ * Verifies the request's bearer token, if it has one, and remembers its caller for
+ * {@link callerOf}. No token: an anonymous caller, whom only `anonymous` routes take. A bad
+ * token: 401 at once, whatever the route, counted by reason. No header is ever believed: who
+ * the caller is comes from a signature this service checked itself.
  */
-export function mayActFor(caller: Caller | undefined, userId: string): boolean {
-  return caller === undefined || caller.userId === userId || isAdmin(caller);
-}
-
-/** Which requests {@link requireAdmin} guards, and what the refusals say. */
-export interface AdminGuard {
-  /** Methods guarded, e.g. `['PUT']`. */
-  readonly methods: readonly string[];
-  /** Whether a request path is guarded. */
-  readonly path: (path: string) => boolean;
-  /** What is refused, for the problem's detail, e.g. `Changing stock`. */
-  readonly action: string;
-}
-
-/**
- * A middleware: 401 without a signed-in caller, 403 without the admin role, for the guarded
- * methods and paths. Mounted before the routes, it answers before a body is parsed or
- * validated, so a caller without the right learns nothing from a 400 first.
- */
-export function requireAdmin(guard: AdminGuard): RequestHandler {
-  return (req, _res, next) => {
-    if (guard.methods.includes(req.method) && guard.path(req.path)) {
-      const caller = callerOf(req.headers);
-      if (!caller) throw errors.unauthorized(`${guard.action} needs a signed-in user.`);
-      if (!isAdmin(caller)) throw errors.forbidden(`${guard.action} needs the admin role.`);
+export function authenticate(verifier: CallerVerifier, metrics: Metrics): RequestHandler {
+  const refused = tokensRefusedCounter(metrics);
+  return async (req, _res, next) => {
+    const token = bearerToken(req);
+    if (token === undefined) {
+      next();
+      return;
+    }
+    try {
+      callers.set(req, await verifier.verify(token));
+    } catch (error) {
+      if (error instanceof TokenRefusedError) {
+        refused.inc({ reason: error.reason });
+        req.log.info({ reason: error.reason, detail: String(error.cause) }, 'token refused');
+      }
+      throw error;
     }
     next();
   };
+}
+
+/**
+ * Enforces a route's declared access: `user` needs a verified user (401 without a token, 403
+ * for a service), `admin` also the admin role, `{ services }` one of the named services.
+ */
+export const authorizeCaller: Authorize = (req, access: RouteAccess) => {
+  if (access === 'anonymous') return;
+  const caller = callers.get(req);
+  if (!caller) throw tokenRequired();
+  if (typeof access === 'object') {
+    if (caller.kind !== 'service' || !access.services.includes(caller.service)) {
+      throw callerNotAllowed(access.services);
+    }
+    return;
+  }
+  if (caller.kind !== 'user') throw callerNotAllowed(['signed-in users']);
+  if (access === 'admin' && !isAdmin(caller)) throw adminRequired();
+};
+
+/** Who acted, for logs and audit fields: the user id, `service:<name>`, or undefined. */
+export function actorOf(req: object): string | undefined {
+  const caller = callers.get(req);
+  if (!caller) return undefined;
+  return caller.kind === 'user' ? caller.userId : `service:${caller.service}`;
 }

@@ -47,7 +47,16 @@ export interface OperationDoc {
   query?: z.ZodObject | undefined;
   body?: z.ZodType | undefined;
   responses: Partial<Record<number, ResponseSpec>>;
+  /**
+   * Who may call it (see the route registry). Declared: any bearer token sent is checked (401
+   * for a bad one); anything but `anonymous` also needs one (the `bearer` security scheme) and
+   * may be refused with 403.
+   */
+  access?: 'anonymous' | 'user' | 'admin' | { readonly services: readonly string[] } | undefined;
 }
+
+/** The name of the bearer-token security scheme in every document with declared access. */
+export const BEARER_SCHEME = 'bearer';
 
 /** The generated document (openapi3-ts's OpenAPIObject, reached without depending on it). */
 export type OpenAPIObject = ReturnType<OpenApiGeneratorV31['generateDocument']>;
@@ -126,9 +135,11 @@ function toResponseConfig(status: number, spec: ResponseSpec): ResponseConfig {
  * anything is validated, 413 and 415 when a body is parsed, 500 and 503 always.
  */
 export function platformStatuses(
-  operation: Pick<OperationDoc, 'params' | 'query' | 'body'>,
+  operation: Pick<OperationDoc, 'params' | 'query' | 'body' | 'access'>,
 ): number[] {
   const statuses = [500, 503];
+  if (operation.access !== undefined) statuses.push(401);
+  if (operation.access !== undefined && operation.access !== 'anonymous') statuses.push(403);
   if (operation.params ?? operation.query ?? operation.body) statuses.push(400);
   if (operation.body) statuses.push(413, 415);
   return statuses.sort((a, b) => a - b);
@@ -138,6 +149,7 @@ export function platformStatuses(
 export function createOpenApiDocument(info: OpenApiInfo): OpenApiDocument {
   const registry = new OpenAPIRegistry();
   let cached: OpenAPIObject | undefined;
+  let bearerRegistered = false;
 
   return {
     registry,
@@ -149,6 +161,18 @@ export function createOpenApiDocument(info: OpenApiInfo): OpenApiDocument {
       for (const status of platformStatuses(operation)) {
         responses[String(status)] ??= problemResponse(status);
       }
+      const needsToken = operation.access !== undefined && operation.access !== 'anonymous';
+      if (needsToken && !bearerRegistered) {
+        registry.registerComponent('securitySchemes', BEARER_SCHEME, {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            "A user's access token from the identity provider, or a calling service's workload " +
+            'token with this service as audience; each route says which it takes.',
+        });
+        bearerRegistered = true;
+      }
       registry.registerPath({
         method: operation.method,
         path: toOpenApiPath(operation.path),
@@ -157,6 +181,7 @@ export function createOpenApiDocument(info: OpenApiInfo): OpenApiDocument {
         ...(operation.tags === undefined ? {} : { tags: operation.tags }),
         ...(operation.operationId === undefined ? {} : { operationId: operation.operationId }),
         ...(operation.deprecated === undefined ? {} : { deprecated: operation.deprecated }),
+        ...(needsToken ? { security: [{ [BEARER_SCHEME]: [] }] } : {}),
         request: {
           ...(operation.params ? { params: operation.params } : {}),
           ...(operation.query ? { query: operation.query } : {}),

@@ -9,13 +9,20 @@ import { validateRequest } from './validation.js';
 /** The media types a JSON body may come as: `application/json` and `+json` suffixes. */
 export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
 
-/** Who may call a route: anyone, any signed-in user, or a user with the admin role. */
-export type RouteAccess = 'anonymous' | 'user' | 'admin';
+/**
+ * Who may call a route: anyone, any signed-in user, a user with the admin role, or only the
+ * named services (each proving who it is with its own workload token).
+ */
+export type RouteAccess =
+  | 'anonymous'
+  | 'user'
+  | 'admin'
+  | { readonly services: readonly string[] };
 
 /**
  * Enforces a route's declared access before anything else of the route runs (body parsing,
  * validation), so a caller without the right learns nothing from a 400 first; throws the 401
- * or 403 problem. The app's edge (the gateway's token check) decides who the caller is.
+ * or 403 problem. The app's authentication (a verified bearer token) decides who the caller is.
  */
 export type Authorize = (req: Request, access: RouteAccess) => void | Promise<void>;
 
@@ -185,6 +192,7 @@ export function createRouteRegistry(options: RouteRegistryOptions): RouteRegistr
         tags: spec.tags,
         operationId: spec.operationId,
         deprecated: spec.deprecated,
+        access: spec.access,
         params,
         query: spec.query,
         body: spec.body,

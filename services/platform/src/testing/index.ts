@@ -8,3 +8,4 @@ export {
   type FixtureRelayOptions,
 } from './events-fixture.js';
 export type { EventWatcher, WatchedEvent } from './event-watcher.js';
+export { LOCAL_ISSUERS, startTokenIssuer, type TokenIssuer } from '../auth/token-issuer.js';

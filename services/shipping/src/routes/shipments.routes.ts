@@ -1,5 +1,5 @@
 import { Id } from '@emporium/contracts';
-import type { Routes } from '@emporium/platform';
+import { callerOf, mayActFor, type Routes } from '@emporium/platform';
 import { z } from 'zod';
 import { shipmentNotFound } from '../errors.js';
 import type { ShipmentsRepository } from '../repositories/shipments.repository.js';
@@ -22,13 +22,19 @@ export function shipmentRoutes(routes: Routes, shipments: ShipmentsRepository): 
   routes.get(
     '/shipments/:orderId',
     {
+      access: 'user',
       summary: "The order's shipment, once its payment was authorised",
+      description:
+        "Needs the user's bearer token; another user's shipment is 404 (admins see any).",
       params: z.object({ orderId: Id }),
       responses: { 200: ShipmentSchema, 404: 'problem' },
     },
     async (req, res) => {
       const shipment = await shipments.findByOrderId(req.params.orderId);
-      if (!shipment) throw shipmentNotFound(req.params.orderId);
+      // Another user's shipment is not found, as another user's order is at orders.
+      if (!shipment || !mayActFor(callerOf(req), shipment.userId)) {
+        throw shipmentNotFound(req.params.orderId);
+      }
       res.json(shipment);
     },
   );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { hasAudience, identityOf, isAdmin, rolesOf } from './identity.js';
+import { hasAudience, rolesOf, userIdOf } from './claims.js';
 
-describe('identity', () => {
+describe('token claims', () => {
   it('accepts the audience from aud (string or array) or, without aud, from client_id', () => {
     assert.equal(hasAudience({ aud: 'emporium' }, 'emporium'), true);
     assert.equal(hasAudience({ aud: ['x', 'emporium'] }, 'emporium'), true);
@@ -11,7 +11,7 @@ describe('identity', () => {
     assert.equal(hasAudience({}, 'emporium'), false);
   });
 
-  it('maps roles from cognito:groups and roles, keeping only header-safe names', () => {
+  it('maps roles from cognito:groups and roles, keeping only safe, lower-case names', () => {
     assert.deepEqual(rolesOf({ 'cognito:groups': ['admin', 'staff'] }), ['admin', 'staff']);
     assert.deepEqual(rolesOf({ roles: 'admin, staff' }), ['admin', 'staff']);
     assert.deepEqual(rolesOf({ roles: ['admin', 'a,b', 'x\ny', 3], 'cognito:groups': ['admin'] }), [
@@ -20,14 +20,10 @@ describe('identity', () => {
     assert.deepEqual(rolesOf({}), []);
   });
 
-  it('needs a header-safe subject', () => {
-    assert.deepEqual(identityOf({ sub: 'alice', roles: ['admin'] }), {
-      userId: 'alice',
-      roles: ['admin'],
-    });
-    assert.equal(identityOf({ sub: 'a\r\nx-user-roles: admin' }), null);
-    assert.equal(identityOf({}), null);
-    assert.equal(isAdmin({ userId: 'a', roles: ['admin'] }), true);
-    assert.equal(isAdmin({ userId: 'a', roles: [] }), false);
+  it('needs a path-safe subject', () => {
+    assert.equal(userIdOf({ sub: 'alice', roles: ['admin'] }), 'alice');
+    assert.equal(userIdOf({ sub: 'a\r\nx-user-roles: admin' }), null);
+    assert.equal(userIdOf({ sub: '../carts/bob' }), null);
+    assert.equal(userIdOf({}), null);
   });
 });
