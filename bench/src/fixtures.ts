@@ -23,6 +23,7 @@ import {
   type Stack,
   type StackPorts,
 } from '@emporium/scripts/stack';
+import { startTokenIssuer, type TokenIssuer } from '@emporium/platform/testing';
 import { descendants, processLabel } from './processes.js';
 
 /** Kafka, Redis, FerretDB and Jaeger on free ports: what the single-service pairs run on. */
@@ -34,6 +35,8 @@ export interface Infra {
   readonly mongoUrl: string;
   /** Jaeger's OTLP/HTTP receiver: the services export real traces to it. */
   readonly otlpHttpUrl: string;
+  /** The users' and workloads' issuer every service of the bench trusts. */
+  readonly identity: TokenIssuer;
 }
 
 /** A service started by the bench from its sources, as `npm start` runs it. */
@@ -276,6 +279,8 @@ export function commonEnv(infra: Infra, telemetry: boolean): Record<string, stri
     OTEL_EXPORTER_OTLP_ENDPOINT: infra.otlpHttpUrl,
     // As `npm start` logs: a line per request is part of what a service costs.
     LOG_LEVEL: 'info',
+    // Who the services believe: users and workloads with the bench issuer's tokens.
+    ...infra.identity.env,
   };
 }
 
@@ -338,7 +343,11 @@ async function startInfra(): Promise<Started<Infra>> {
       },
     }),
   ]);
-  const stops = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop] : []));
+  const identity = await startTokenIssuer();
+  const stops = [
+    ...results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop] : [])),
+    () => identity.stop(),
+  ];
   const stop = async (): Promise<void> => {
     await Promise.all(stops.map((one) => one()));
   };
@@ -360,6 +369,7 @@ async function startInfra(): Promise<Started<Infra>> {
       redisUrl: redis.value.url,
       mongoUrl: mongo.value.url,
       otlpHttpUrl: jaeger.value.otlpHttpUrl,
+      identity,
     },
     stop,
   };

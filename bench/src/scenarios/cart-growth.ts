@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { freePort } from '@emporium/harness';
 import { z } from 'zod';
+import type { TokenIssuer } from '@emporium/platform/testing';
 import { commonEnv, startApp } from '../fixtures.js';
 import {
   attempt,
@@ -35,9 +36,17 @@ const SECONDS = 4;
 const Page = z.object({ items: z.array(z.object({ sku: z.string() })) });
 const Cart = z.object({ lines: z.array(z.object({ sku: z.string() })) });
 
-/** The headers the gateway forwards for a signed-in shopper (no roles), as JSON. */
+/** Each shopper's `Authorization`, signed by the bench's issuer before the shopper's first call. */
+const bearers = new Map<string, string>();
+
+/** Signs `users` in: a token each, as the gateway would pass it on. */
+async function signIn(identity: TokenIssuer, users: readonly string[]): Promise<void> {
+  for (const user of users) bearers.set(user, `Bearer ${await identity.userToken(user)}`);
+}
+
+/** The headers a signed-in shopper's call carries (the token the gateway passes on), as JSON. */
 function shopper(userId: string): Record<string, string> {
-  return { 'x-user-id': userId, 'x-user-roles': '', 'content-type': 'application/json' };
+  return { authorization: bearers.get(userId) ?? '', 'content-type': 'application/json' };
 }
 
 async function call(url: string, init: RequestInit): Promise<unknown> {
@@ -101,6 +110,7 @@ export const cartGrowth: Scenario = {
         const label = `${String(lines)} line${lines === 1 ? '' : 's'}`;
         const mine = Array.from({ length: CARTS }, () => `bench-cart-${randomUUID()}`);
         users.push(...mine);
+        await signIn(infra.identity, mine);
         // Filled through the API, a line at a time, as a shopper would (carts side by side).
         const filled = await attempt(`filling carts of ${label}`, failures, () =>
           Promise.all(mine.map((user) => fill(url, user, skus.slice(0, lines)))),
@@ -174,7 +184,7 @@ export const cartGrowth: Scenario = {
       return {
         measurements: growthMeasurements(points, { one: 'line', many: 'lines' }),
         notes: [
-          `A cart service of its own (telemetry off) on the bench's Redis, pricing through catalogOff (50 demo products); called as the gateway calls it, with the shopper in \`x-user-id\` (and empty \`x-user-roles\`). ${String(CARTS)} carts per point, each filled a line at a time through the API; open-loop, requests cycling over the carts: GET at ${String(RATE.get)} req/s, PUT at ${String(RATE.put)} req/s (each PUT costs catalog a FerretDB scan of its products, so a faster rate would measure FerretDB's queue).`,
+          `A cart service of its own (telemetry off) on the bench's Redis, pricing through catalogOff (50 demo products); called as the gateway calls it, with the shopper's bearer token (verified by cart with jose, its JWKS cached). ${String(CARTS)} carts per point, each filled a line at a time through the API; open-loop, requests cycling over the carts: GET at ${String(RATE.get)} req/s, PUT at ${String(RATE.put)} req/s (each PUT costs catalog a FerretDB scan of its products, so a faster rate would measure FerretDB's queue).`,
           `Lines: ${sizes.join(', ')}. The issue asks for 100, but cart caps a cart at 50 different products (MAX_LINES, 409 CART_FULL), so 50 is the largest cart there is.`,
           `GET is one HGETALL of the cart's hash, each line decoded and checked; PUT asks catalog for the product's price (\`GET /products?skus=\`), reads the cart and writes it whole (a Lua compare-and-set: DEL, HSET of every line, EXPIRE). Growth of p50 per tenfold lines: GET ${growthFactors(points, 'GET cart')}; PUT ${growthFactors(points, 'PUT line')}.`,
           `"catalog price lookup" is the PUT's own call to catalog (\`GET /products?skus=\`), sent alone at the PUT's rate beside each point: a search by SKU, which FerretDB 1.24 answers by scanning every product (see catalog-growth). It is most of the PUT here, with the 50 demo products; in a shop of 100k products every PUT would wait for a whole catalogue's scan (seconds) and fail at cart's 2 s upstream timeout (UPSTREAM_TIMEOUT_MS).`,

@@ -226,18 +226,37 @@ win: the chart's of the same name are left out.
 {{- $env = append $env (dict "name" "UPSTREAM_RETRIES" "value" "0") -}}
 {{- end -}}
 {{- if eq $name "gateway" -}}
-{{- $jwt := $values.gateway.jwt -}}
 {{- $trust := $values.gateway.trustProxy -}}
 {{- if kindIs "invalid" $trust -}}{{- $trust = ternary 1 0 (not (empty $sidecar)) -}}{{- end -}}
 {{- $env = append $env (dict "name" "TRUST_PROXY" "value" (toString $trust)) -}}
 {{- /* Never the dev issuer in a cluster: it mints a token for anyone. */ -}}
 {{- $env = append $env (dict "name" "DEV_ISSUER_ENABLED" "value" "false") -}}
+{{- end -}}
+{{- $identity := include "emporium.identity" (dict "root" $root "name" $name) | fromJson -}}
+{{- if $identity.users -}}
+{{- /* The users' identity provider: the gateway and every service verify the same tokens. */ -}}
+{{- $jwt := $values.auth.users -}}
 {{- if $jwt.jwksUrl -}}{{- $env = append $env (dict "name" "JWT_JWKS_URL" "value" $jwt.jwksUrl) -}}{{- end -}}
 {{- if $jwt.allowHttp -}}{{- $env = append $env (dict "name" "JWT_JWKS_ALLOW_HTTP" "value" "true") -}}{{- end -}}
 {{- if $jwt.issuer -}}{{- $env = append $env (dict "name" "JWT_ISSUER" "value" $jwt.issuer) -}}{{- end -}}
 {{- if $jwt.audience -}}{{- $env = append $env (dict "name" "JWT_AUDIENCE" "value" $jwt.audience) -}}{{- end -}}
 {{- if $jwt.tokenUse -}}{{- $env = append $env (dict "name" "JWT_TOKEN_USE" "value" $jwt.tokenUse) -}}{{- end -}}
 {{- $env = append $env (dict "name" "JWT_ALGORITHMS" "value" (join "," $jwt.algorithms)) -}}
+{{- end -}}
+{{- if $identity.workloads -}}
+{{- /* Workload tokens: verified against the cluster's service account issuer, subject system:serviceaccount:<namespace>:<service>. */ -}}
+{{- $workloads := $values.auth.workloads -}}
+{{- $env = append $env (dict "name" "SERVICE_TOKEN_ISSUER" "value" $workloads.issuer) -}}
+{{- $env = append $env (dict "name" "SERVICE_TOKEN_JWKS_URL" "value" $workloads.jwksUrl) -}}
+{{- $env = append $env (dict "name" "SERVICE_TOKEN_SUBJECT_PREFIX" "value" (printf "system:serviceaccount:%s:" $root.Release.Namespace)) -}}
+{{- if $workloads.fromApiServer -}}
+{{- $env = append $env (dict "name" "SERVICE_TOKEN_JWKS_BEARER_FILE" "value" (printf "%s/kube-api/token" (include "emporium.identityDir" $root))) -}}
+{{- /* The API server's certificate is signed by the cluster's CA, which Node learns at start. */ -}}
+{{- $env = append $env (dict "name" "NODE_EXTRA_CA_CERTS" "value" (printf "%s/kube-api/ca.crt" (include "emporium.identityDir" $root))) -}}
+{{- end -}}
+{{- if $identity.audiences -}}
+{{- $env = append $env (dict "name" "SERVICE_TOKEN_DIR" "value" (printf "%s/tokens" (include "emporium.identityDir" $root))) -}}
+{{- end -}}
 {{- end -}}
 {{- $extra := $svc.env | default dict -}}
 {{- range $entry := $env -}}
@@ -271,4 +290,32 @@ capabilities:
     - ALL
 seccompProfile:
   type: RuntimeDefault
+{{- end -}}
+
+
+{{/* Where a pod's identity volume is mounted: its workload tokens and the API server's CA. */}}
+{{- define "emporium.identityDir" -}}
+/var/run/secrets/emporium
+{{- end -}}
+
+{{/*
+Who a service believes and how it proves itself, as JSON: (dict "root" $ "name" "orders") →
+{"users": true, "workloads": true, "audiences": ["cart", …], "volume": true}. users: it
+verifies user tokens (every service of the store; loadgen is a client). workloads: it verifies
+workload tokens. audiences: the services it calls, one projected token each (the gateway calls
+with the user's token only). volume: the pod mounts the projected identity volume.
+*/}}
+{{- define "emporium.identity" -}}
+{{- $root := .root -}}
+{{- $name := .name -}}
+{{- $workloads := $root.Values.auth.workloads -}}
+{{- $users := ne $name "loadgen" -}}
+{{- $verifies := and $users $workloads.enabled (ne $name "gateway") -}}
+{{- $audiences := list -}}
+{{- if $verifies -}}
+{{- $spec := index (include "emporium.topology" $root | fromYaml).services $name -}}
+{{- range $upstream := $spec.upstreams -}}{{- $audiences = append $audiences $upstream.name -}}{{- end -}}
+{{- end -}}
+{{- $volume := and $verifies (or $audiences $workloads.fromApiServer) -}}
+{{- dict "users" $users "workloads" $verifies "audiences" $audiences "volume" $volume | toJson -}}
 {{- end -}}

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -9,6 +9,7 @@ import {
   tempDir,
   type ManagedProcess,
 } from '@emporium/harness';
+import { startTokenIssuer, type TokenIssuer } from '@emporium/platform/testing';
 import { SERVICES, type ServiceName, type ServiceSpec } from './topology.js';
 
 /**
@@ -18,6 +19,29 @@ import { SERVICES, type ServiceName, type ServiceSpec } from './topology.js';
 const LOCAL_ENV: Partial<Record<ServiceName, Record<string, string>>> = {
   gateway: { DEV_ISSUER_ENABLED: 'true' },
 };
+
+/**
+ * The gateway's dev issuer, the users' identity provider of a local stack: its `iss`, `aud` and
+ * where the gateway serves its keys (services/gateway/src/config.ts, DEV_ISSUER).
+ */
+const DEV_ISSUER = {
+  JWT_ISSUER: 'emporium-dev-issuer',
+  JWT_AUDIENCE: 'emporium',
+  jwksPath: '/dev/.well-known/jwks.json',
+} as const;
+
+/** The user-token variables every service shares with the gateway. */
+const USER_TOKEN_VARIABLES = [
+  'JWT_JWKS_URL',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'JWT_ALGORITHMS',
+  'JWT_TOKEN_USE',
+  'JWT_JWKS_ALLOW_HTTP',
+] as const;
+
+/** How long the workload tokens the stack writes are good for, in s (a pod's are an hour). */
+const SERVICE_TOKEN_TTL_SECONDS = 2 * 3600;
 
 /** Where the infrastructure listens. */
 export interface Infrastructure {
@@ -65,7 +89,55 @@ export interface RunningServices {
    * which drains; resolves when the old one has exited and the new one is ready.
    */
   replace: (name: ServiceName) => Promise<RunningService>;
+  /**
+   * The stack's stand-in for a cluster's service account issuer (every service trusts its
+   * workload tokens), which also signs user tokens for a stack started without the gateway.
+   */
+  identity: TokenIssuer;
   stop: () => Promise<void>;
+}
+
+/**
+ * Who the services believe, as in a cluster: users through the gateway's identity provider
+ * (its dev issuer, or whatever JWT_* the gateway was given; the stack's own issuer without a
+ * gateway), and each other through workload tokens the stack writes as a kubelet projects them.
+ */
+function identityEnvironment(
+  spec: ServiceSpec,
+  options: StartServicesOptions,
+  urls: Record<string, string>,
+  identity: TokenIssuer,
+  tokenDir: string,
+): Record<string, string> {
+  const gateway = options.env?.gateway ?? {};
+  const users: Record<string, string> =
+    gateway.JWT_ISSUER !== undefined
+      ? Object.fromEntries(
+          USER_TOKEN_VARIABLES.flatMap((name) => {
+            const value = gateway[name];
+            return value === undefined ? [] : [[name, value]];
+          }),
+        )
+      : urls.gateway !== undefined
+        ? {
+            JWT_JWKS_URL: `${urls.gateway}${DEV_ISSUER.jwksPath}`,
+            JWT_ISSUER: DEV_ISSUER.JWT_ISSUER,
+            JWT_AUDIENCE: DEV_ISSUER.JWT_AUDIENCE,
+          }
+        : {
+            JWT_JWKS_URL: identity.env.JWT_JWKS_URL ?? '',
+            JWT_ISSUER: identity.env.JWT_ISSUER ?? '',
+            JWT_AUDIENCE: identity.env.JWT_AUDIENCE ?? '',
+          };
+  const workloads = Object.fromEntries(
+    Object.entries(identity.env).filter(([name]) => name.startsWith('SERVICE_TOKEN_')),
+  );
+  return {
+    // The gateway keeps its own JWT_* (its dev issuer fills them in).
+    ...(spec.name === 'gateway' ? {} : users),
+    ...workloads,
+    SERVICE_TOKEN_DIR: `${tokenDir}/${spec.name}`,
+  };
 }
 
 function environment(
@@ -73,6 +145,7 @@ function environment(
   port: number,
   options: StartServicesOptions,
   urls: Record<string, string>,
+  identity: Record<string, string>,
 ): NodeJS.ProcessEnv {
   const { infra } = options;
   const env: NodeJS.ProcessEnv = {
@@ -94,7 +167,7 @@ function environment(
     env[`UPSTREAM_${upstream.toUpperCase()}_URL`] =
       options.upstreamUrl?.(spec.name, upstream, url) ?? url;
   }
-  return { ...env, ...LOCAL_ENV[spec.name], ...options.env?.[spec.name] };
+  return { ...env, ...identity, ...LOCAL_ENV[spec.name], ...options.env?.[spec.name] };
 }
 
 /**
@@ -143,17 +216,43 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
     const port = options.ports?.[spec.name] ?? (await freePort());
     urls[spec.name] = `http://127.0.0.1:${String(port)}`;
   }
+  const identity = await startTokenIssuer();
+  const tokenDir = await tempDir('service-tokens');
+  const writeTokens = async (): Promise<void> => {
+    for (const spec of specs) {
+      const dir = `${tokenDir}/${spec.name}`;
+      await identity.writeServiceTokens(dir, spec.name, spec.upstreams, SERVICE_TOKEN_TTL_SECONDS);
+    }
+  };
+  await writeTokens();
+  // Fresh tokens long before the old ones expire, as the kubelet rewrites projected ones.
+  const refresh = setInterval(
+    () => {
+      void writeTokens().catch(() => undefined);
+    },
+    (SERVICE_TOKEN_TTL_SECONDS * 1000) / 4,
+  );
+  refresh.unref();
   const stop = async (): Promise<void> => {
     // Callers first (the selection is in dependency order), as their requests drain.
     const order = specs.flatMap((spec) => started.filter((s) => s.name === spec.name)).reverse();
     for (const service of order) await service.process.stop();
     started.length = 0;
+    clearInterval(refresh);
+    await identity.stop();
+    await rm(tokenDir, { recursive: true, force: true });
   };
   /** Starts one process of `spec`; `ready` defaults to its /readyz answering 200. */
   const startOne = async (spec: ServiceSpec, ready?: () => Promise<boolean>): Promise<void> => {
     const url = urls[spec.name] ?? '';
     const { command, args, cwd } = serviceMain(spec.name);
-    const env = environment(spec, Number(new URL(url).port), options, urls);
+    const env = environment(
+      spec,
+      Number(new URL(url).port),
+      options,
+      urls,
+      identityEnvironment(spec, options, urls, identity, tokenDir),
+    );
     const proc = await startProcess({
       name: spec.name,
       command,
@@ -226,5 +325,5 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
     }
     return fresh;
   };
-  return { services, restart, replace, stop };
+  return { services, restart, replace, identity, stop };
 }

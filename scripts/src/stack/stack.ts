@@ -13,6 +13,7 @@ import {
   type PrometheusServer,
   type ScrapeConfig,
 } from '@emporium/harness';
+import type { TokenIssuer } from '@emporium/platform/testing';
 import type { StackPorts } from './ports.js';
 import { startServices } from './services.js';
 import {
@@ -127,6 +128,8 @@ export interface Stack {
   readonly prometheus?: PrometheusServer;
   /** The handle of one process (the fault suite's kills and restarts). */
   readonly control: (name: ControlName) => ProcessControl;
+  /** The services' workload-token issuer (tests mint a service's token with it). */
+  readonly identity?: TokenIssuer;
   /** Stops everything, in reverse start order. */
   readonly stop: () => Promise<void>;
 }
@@ -424,6 +427,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     return {
       parts,
       gatewayUrl: url(ports.services.gateway.service),
+      identity: running.identity,
       control,
       stop,
       ...(jaeger ? { jaeger } : {}),

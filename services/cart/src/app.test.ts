@@ -24,6 +24,7 @@ import {
   type HttpApp,
   type Metrics,
 } from '@emporium/platform';
+import { startTokenIssuer, type TokenIssuer } from '@emporium/platform/testing';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import request from 'supertest';
@@ -115,6 +116,14 @@ describe('cart HTTP API', () => {
   let metrics: Metrics;
   let http: HttpApp;
   let redisDown: HttpApp;
+  let issuer: TokenIssuer;
+  /** An admin's `Authorization`: what requests that are not about who calls carry. */
+  let adminBearer: string;
+  /** A user's `Authorization`, signed by the test identity provider. */
+  const as = async (userId: string, roles: string[] = []): Promise<string> =>
+    `Bearer ${await issuer.userToken(userId, roles)}`;
+  /** Requests as an admin, who may act for anyone. */
+  const api = (app = http.app) => request.agent(app).set('authorization', adminBearer);
   /** The 4xx statuses this file provoked, per documented operation (`get /carts/{userId}`). */
   const exercised = new Map<string, Set<string>>();
 
@@ -132,6 +141,8 @@ describe('cart HTTP API', () => {
 
   before(async () => {
     redisServer = await startRedis();
+    issuer = await startTokenIssuer();
+    adminBearer = await as('u-admin', ['admin']);
     catalog = await startCatalog([
       product('MUG-CER-350', 1250),
       product('TEA-EARL-100', 499),
@@ -142,6 +153,7 @@ describe('cart HTTP API', () => {
     await waitForRedis(redis);
     deadRedis = createRedisClient({ url: `redis://127.0.0.1:${String(await freePort())}` });
     const config = configSchema.parse({
+      ...issuer.env,
       REDIS_URL: redisServer.url,
       UPSTREAM_CATALOG_URL: catalog.url,
       HTTP_BODY_LIMIT: '1kb',
@@ -174,6 +186,7 @@ describe('cart HTTP API', () => {
     deadRedis.disconnect();
     await redis.quit();
     await catalog.stop();
+    await issuer.stop();
     await redisServer.stop();
   });
   afterEach(() => {
@@ -181,10 +194,10 @@ describe('cart HTTP API', () => {
   });
 
   const putLine = (userId: string, sku: string, quantity: unknown) =>
-    request(http.app).put(`/carts/${userId}/lines/${sku}`).send({ quantity });
+    api().put(`/carts/${userId}/lines/${sku}`).send({ quantity });
 
   it('an unknown user has an empty cart in the default currency', async () => {
-    const response = await request(http.app).get('/carts/u-new');
+    const response = await api().get('/carts/u-new');
     seen(GET_CART, response);
     assert.equal(response.status, 200);
     const body = response.body as CartBody;
@@ -197,7 +210,7 @@ describe('cart HTTP API', () => {
   });
 
   it('adds, updates and removes lines priced by the catalog, and clears the cart', async () => {
-    let response = await putLine('u-1', 'MUG-CER-350', 2).set('x-user-id', 'u-1');
+    let response = await putLine('u-1', 'MUG-CER-350', 2).set('authorization', await as('u-1'));
     seen(PUT_LINE, response);
     assert.equal(response.status, 200);
     assert.deepEqual((response.body as CartBody).lines, [
@@ -221,11 +234,11 @@ describe('cart HTTP API', () => {
     );
     assert.equal(cart.currency, 'EUR');
     assert.equal(cart.totalMinor, 1250 + 3 * 499);
-    assert.deepEqual((await request(http.app).get('/carts/u-1')).body, cart);
+    assert.deepEqual((await api().get('/carts/u-1')).body, cart);
     // The TTL (7 days by default) starts again with every write.
     assert.ok((await redis.ttl(cartKey('u-1'))) > 7 * 24 * 3600 - 10);
 
-    response = await request(http.app).delete('/carts/u-1/lines/MUG-CER-350');
+    response = await api().delete('/carts/u-1/lines/MUG-CER-350');
     seen(DELETE_LINE, response);
     assert.equal(response.status, 200);
     assert.deepEqual(
@@ -234,15 +247,15 @@ describe('cart HTTP API', () => {
     );
     assert.equal((response.body as CartBody).totalMinor, 3 * 499);
     // Removing a product the cart does not hold is no error.
-    response = await request(http.app).delete('/carts/u-1/lines/MUG-CER-350');
+    response = await api().delete('/carts/u-1/lines/MUG-CER-350');
     assert.equal(response.status, 200);
     assert.equal((response.body as CartBody).lines.length, 1);
 
-    response = await request(http.app).delete('/carts/u-1');
+    response = await api().delete('/carts/u-1');
     seen(DELETE_CART, response);
     assert.equal(response.status, 204);
-    assert.equal(((await request(http.app).get('/carts/u-1')).body as CartBody).lines.length, 0);
-    assert.equal((await request(http.app).delete('/carts/u-1')).status, 204);
+    assert.equal(((await api().get('/carts/u-1')).body as CartBody).lines.length, 0);
+    assert.equal((await api().delete('/carts/u-1')).status, 204);
 
     const counters = await request(http.app).get('/metrics');
     assert.match(counters.text, /^cart_lines_added_total\{[^}]*currency="EUR"[^}]*\} 2$/m);
@@ -258,7 +271,7 @@ describe('cart HTTP API', () => {
       responses.map((r) => r.status),
       skus.map(() => 200),
     );
-    const cart = (await request(http.app).get('/carts/u-race')).body as CartBody;
+    const cart = (await api().get('/carts/u-race')).body as CartBody;
     assert.deepEqual(
       cart.lines.map((line) => line.sku),
       skus,
@@ -266,7 +279,7 @@ describe('cart HTTP API', () => {
   });
 
   it('400 for malformed JSON, wrong types, out-of-range quantities and malformed ids or skus', async () => {
-    let response = await request(http.app)
+    let response = await api()
       .put('/carts/u-1/lines/MUG-CER-350')
       .set('content-type', 'application/json')
       .send('{"quantity": ');
@@ -298,7 +311,7 @@ describe('cart HTTP API', () => {
       [DELETE_LINE, 'delete', '/carts/not%20an%20id!/lines/MUG-CER-350'],
       [DELETE_LINE, 'delete', '/carts/u-1/lines/bad%20sku'],
     ] as const) {
-      response = await request(http.app)[method](path);
+      response = await api()[method](path);
       seen(operation, response);
       assert.equal(response.status, 400, `${method} ${path}`);
       assert.equal((response.body as Problem).code, 'VALIDATION_FAILED');
@@ -308,22 +321,64 @@ describe('cart HTTP API', () => {
 
   it("403 for another user's cart unless the caller is an admin", async () => {
     const calls = [
-      [GET_CART, () => request(http.app).get('/carts/u-owner')],
+      [GET_CART, () => api().get('/carts/u-owner')],
       [PUT_LINE, () => putLine('u-owner', 'MUG-CER-350', 1)],
-      [DELETE_LINE, () => request(http.app).delete('/carts/u-owner/lines/MUG-CER-350')],
-      [DELETE_CART, () => request(http.app).delete('/carts/u-owner')],
+      [DELETE_LINE, () => api().delete('/carts/u-owner/lines/MUG-CER-350')],
+      [DELETE_CART, () => api().delete('/carts/u-owner')],
     ] as const;
     for (const [operation, call] of calls) {
-      const response = await call().set('x-user-id', 'u-intruder').set('x-user-roles', 'customer');
+      const response = await call().set('authorization', await as('u-intruder', ['customer']));
       seen(operation, response);
       assert.equal(response.status, 403, operation);
       assert.equal((response.body as Problem).code, 'FORBIDDEN');
     }
     assert.equal(await redis.exists(cartKey('u-owner')), 0);
-    const asAdmin = await putLine('u-owner', 'MUG-CER-350', 1)
-      .set('x-user-id', 'u-support')
-      .set('x-user-roles', 'customer, admin');
+    const asAdmin = await putLine('u-owner', 'MUG-CER-350', 1).set(
+      'authorization',
+      await as('u-support', ['customer', 'admin']),
+    );
     assert.equal(asAdmin.status, 200);
+  });
+
+  it('401 without a token or with forged identity headers, 403 for a service', async () => {
+    const forged = { 'x-user-id': 'u-forged', 'x-user-roles': 'admin' };
+    const service = `Bearer ${await issuer.serviceToken('some-service', 'cart')}`;
+    const calls = [
+      [GET_CART, () => request(http.app).get('/carts/u-forged')],
+      [
+        PUT_LINE,
+        () => request(http.app).put('/carts/u-forged/lines/MUG-CER-350').send({ quantity: 1 }),
+      ],
+      [DELETE_LINE, () => request(http.app).delete('/carts/u-forged/lines/MUG-CER-350')],
+      [DELETE_CART, () => request(http.app).delete('/carts/u-forged')],
+    ] as const;
+    const catalogCalls = catalog.calls.length;
+    for (const [operation, call] of calls) {
+      const anonymous = await call().set(forged);
+      seen(operation, anonymous);
+      assert.equal(anonymous.status, 401, operation);
+      assert.equal((anonymous.body as Problem).code, 'TOKEN_REQUIRED', operation);
+      assert.match(String(anonymous.headers['www-authenticate']), /^Bearer /);
+      const fromService = await call().set('authorization', service);
+      seen(operation, fromService);
+      assert.equal(fromService.status, 403, operation);
+      assert.equal((fromService.body as Problem).code, 'CALLER_NOT_ALLOWED', operation);
+      const bad = await call().set('authorization', 'Bearer not.a.token');
+      assert.equal(bad.status, 401, operation);
+      assert.equal((bad.body as Problem).code, 'INVALID_TOKEN', operation);
+    }
+    assert.equal(catalog.calls.length, catalogCalls, 'the catalog was not asked');
+    assert.equal(await redis.exists(cartKey('u-forged')), 0);
+    // The owner's own token is enough.
+    const own = await request(http.app)
+      .put('/carts/u-forged/lines/MUG-CER-350')
+      .set('authorization', await as('u-forged'))
+      .send({ quantity: 1 });
+    assert.equal(own.status, 200);
+    const read = await request(http.app)
+      .get('/carts/u-forged')
+      .set('authorization', await as('u-forged'));
+    assert.deepEqual(read.body, own.body);
   });
 
   it('404 UNKNOWN_SKU when the catalog does not know the sku', async () => {
@@ -349,7 +404,7 @@ describe('cart HTTP API', () => {
       ['CURRENCY_MISMATCH', 'EUR', 'USD'],
     );
     // Once emptied, the cart takes the other currency.
-    await request(http.app).delete('/carts/u-3/lines/MUG-CER-350');
+    await api().delete('/carts/u-3/lines/MUG-CER-350');
     const usd = await putLine('u-3', 'HAT-US-1', 1);
     assert.equal(usd.status, 200);
     assert.equal((usd.body as CartBody).currency, 'USD');
@@ -379,14 +434,14 @@ describe('cart HTTP API', () => {
   });
 
   it('413 for a body over the limit, 415 for a body that is not JSON', async () => {
-    let response = await request(http.app)
+    let response = await api()
       .put('/carts/u-1/lines/MUG-CER-350')
       .send({ quantity: 1, padding: 'x'.repeat(2_000) });
     seen(PUT_LINE, response);
     assert.equal(response.status, 413);
     assert.equal((response.body as Problem).code, 'PAYLOAD_TOO_LARGE');
 
-    response = await request(http.app)
+    response = await api()
       .put('/carts/u-1/lines/MUG-CER-350')
       .set('content-type', 'text/plain')
       .send('quantity=1');
@@ -421,10 +476,10 @@ describe('cart HTTP API', () => {
 
   it('a Redis that is down is a 503 with Retry-After and fails readiness', async () => {
     for (const call of [
-      () => request(redisDown.app).get('/carts/u-5'),
-      () => request(redisDown.app).put('/carts/u-5/lines/MUG-CER-350').send({ quantity: 1 }),
-      () => request(redisDown.app).delete('/carts/u-5/lines/MUG-CER-350'),
-      () => request(redisDown.app).delete('/carts/u-5'),
+      () => api(redisDown.app).get('/carts/u-5'),
+      () => api(redisDown.app).put('/carts/u-5/lines/MUG-CER-350').send({ quantity: 1 }),
+      () => api(redisDown.app).delete('/carts/u-5/lines/MUG-CER-350'),
+      () => api(redisDown.app).delete('/carts/u-5'),
     ]) {
       const response = await call();
       assert.equal(response.status, 503);
@@ -464,7 +519,10 @@ describe('cart HTTP API', () => {
         operation,
       );
     }
-    assert.deepEqual(documented.get(PUT_LINE), ['400', '403', '404', '409', '413', '415']);
+    assert.deepEqual(documented.get(PUT_LINE), ['400', '401', '403', '404', '409', '413', '415']);
+    for (const operation of [GET_CART, DELETE_CART, DELETE_LINE]) {
+      assert.deepEqual(documented.get(operation), ['400', '401', '403'], operation);
+    }
   });
 
   it('a start with a bad environment exits 78 naming each variable', async () => {
@@ -479,6 +537,9 @@ describe('cart HTTP API', () => {
     for (const variable of [
       'PORT',
       'REDIS_URL',
+      'JWT_JWKS_URL',
+      'JWT_ISSUER',
+      'JWT_AUDIENCE',
       'UPSTREAM_CATALOG_URL',
       'CART_TTL_SECONDS',
       'UPSTREAM_RETRIES',
@@ -492,6 +553,7 @@ describe('cart HTTP API', () => {
     const child = spawn(process.execPath, serviceMain('cart').args, {
       cwd: new URL('..', import.meta.url).pathname,
       env: {
+        ...issuer.env,
         PATH: process.env.PATH,
         OTEL_SERVICE_NAME: 'cart',
         TELEMETRY_ENABLED: 'false',
@@ -518,7 +580,7 @@ describe('cart HTTP API', () => {
     assert.equal(ready.status, 200);
     const put = await fetch(`http://127.0.0.1:${String(port)}/carts/u-proc/lines/TEA-EARL-100`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: await as('u-proc') },
       body: JSON.stringify({ quantity: 2 }),
     });
     assert.equal(put.status, 200);

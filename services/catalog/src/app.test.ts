@@ -15,6 +15,7 @@ import {
   type HttpApp,
   type Metrics,
 } from '@emporium/platform';
+import { startTokenIssuer, type TokenIssuer } from '@emporium/platform/testing';
 import type { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
@@ -38,7 +39,6 @@ interface Page {
 }
 
 const logger = pino({ level: 'silent' });
-const admin = { 'x-user-id': 'u-admin', 'x-user-roles': 'admin' };
 const newProduct = {
   sku: 'MUG-TST-001',
   name: 'Test Mug (Large)',
@@ -76,8 +76,21 @@ describe('catalog HTTP API', () => {
   let metrics: Metrics;
   let http: HttpApp;
   let seeded: Product[];
+  let issuer: TokenIssuer;
+  /** An admin's `Authorization`: what catalogue writes carry. */
+  let adminBearer: string;
+  /** A user's `Authorization`, signed by the test identity provider. */
+  const as = async (userId: string, roles: string[] = []): Promise<string> =>
+    `Bearer ${await issuer.userToken(userId, roles)}`;
+  /** Requests as an admin. */
+  const api = (app = http.app) => request.agent(app).set('authorization', adminBearer);
   const config = (env: Record<string, string>) =>
-    configSchema.parse({ KAFKA_BROKERS: '127.0.0.1:1', MONGO_URL: 'mongodb://x', ...env });
+    configSchema.parse({
+      ...issuer.env,
+      KAFKA_BROKERS: '127.0.0.1:1',
+      MONGO_URL: 'mongodb://x',
+      ...env,
+    });
   /** Status codes exercised per operation, compared with the OpenAPI document at the end. */
   const exercised = new Map<string, Set<number>>();
   const saw = (operation: string, status: number): void => {
@@ -88,6 +101,8 @@ describe('catalog HTTP API', () => {
 
   before(async () => {
     [mongo, redisServer] = await Promise.all([startMongo(), startRedis()]);
+    issuer = await startTokenIssuer();
+    adminBearer = await as('u-admin', ['admin']);
     client = new MongoClient(mongo.url);
     products = productsRepository(client.db('catalog_api_test'));
     await products.ensureIndexes();
@@ -106,6 +121,7 @@ describe('catalog HTTP API', () => {
   after(async () => {
     redis.disconnect();
     await client.close();
+    await issuer.stop();
     await Promise.all([mongo.stop(), redisServer.stop()]);
   });
 
@@ -265,7 +281,7 @@ describe('catalog HTTP API', () => {
 
   describe('POST /products', () => {
     it('creates a product for an admin: 201, Location, and a ProductUpdated in its outbox', async () => {
-      const response = await request(http.app).post('/products').set(admin).send(newProduct);
+      const response = await api().post('/products').send(newProduct);
       assert.equal(response.status, 201);
       const product = response.body as Product;
       assert.deepEqual(
@@ -295,44 +311,41 @@ describe('catalog HTTP API', () => {
     });
 
     it('409 SKU_EXISTS for a SKU already in the catalogue', async () => {
-      const response = await request(http.app)
+      const response = await api()
         .post('/products')
-        .set(admin)
         .send({ ...newProduct, name: 'Another' });
       assertProblem(response, 409, 'SKU_EXISTS');
       assert.equal(await products.collection.countDocuments({ sku: newProduct.sku }), 1);
       saw('POST /products', 409);
     });
 
-    it('401 without a user, 403 without the admin role, before the body is looked at', async () => {
+    it('401 without a token, 403 without the admin role, before the body is looked at', async () => {
       assertProblem(
         await request(http.app).post('/products').send(newProduct),
         401,
-        'UNAUTHORIZED',
+        'TOKEN_REQUIRED',
       );
       assertProblem(
         await request(http.app)
           .post('/products')
-          .set({ 'x-user-id': 'u-1', 'x-user-roles': 'customer' })
+          .set('authorization', await as('u-1', ['customer']))
           .set('content-type', 'application/json')
           .send('{not json'),
         403,
-        'FORBIDDEN',
+        'ADMIN_REQUIRED',
       );
       saw('POST /products', 401);
       saw('POST /products', 403);
     });
 
     it('400 for malformed JSON and for wrong types, with field paths', async () => {
-      const malformed = await request(http.app)
+      const malformed = await api()
         .post('/products')
-        .set(admin)
         .set('content-type', 'application/json')
         .send('{"sku": ');
       assertProblem(malformed, 400, 'MALFORMED_REQUEST');
-      const wrong = await request(http.app)
+      const wrong = await api()
         .post('/products')
-        .set(admin)
         .send({ ...newProduct, sku: 'lower case', priceMinor: 9.99, currency: 'euro', name: ' ' });
       const body = assertProblem(wrong, 400, 'VALIDATION_FAILED');
       assert.deepEqual((body.errors ?? []).map((e) => e.path).sort(), [
@@ -346,17 +359,9 @@ describe('catalog HTTP API', () => {
 
     it('413 for a body over the limit, 415 for a body that is not JSON', async () => {
       const huge = { ...newProduct, sku: 'BIG-1', description: 'x'.repeat(200_000) };
+      assertProblem(await api().post('/products').send(huge), 413, 'PAYLOAD_TOO_LARGE');
       assertProblem(
-        await request(http.app).post('/products').set(admin).send(huge),
-        413,
-        'PAYLOAD_TOO_LARGE',
-      );
-      assertProblem(
-        await request(http.app)
-          .post('/products')
-          .set(admin)
-          .set('content-type', 'text/plain')
-          .send('sku=X'),
+        await api().post('/products').set('content-type', 'text/plain').send('sku=X'),
         415,
         'UNSUPPORTED_MEDIA_TYPE',
       );
@@ -372,9 +377,8 @@ describe('catalog HTTP API', () => {
       await request(http.app).get(`/products/${target.id}`); // now cached
       assert.equal(await redis.exists(`cache:products:${target.id}`), 1);
       const { id: _id, updatedAt: _at, sku: _sku, ...fields } = target;
-      const response = await request(http.app)
+      const response = await api()
         .put(`/products/${target.id}`)
-        .set(admin)
         .send({ ...fields, priceMinor: 2990 });
       assert.equal(response.status, 200);
       const updated = response.body as Product;
@@ -390,7 +394,7 @@ describe('catalog HTTP API', () => {
 
       // The product read back (with its id, SKU and timestamp) is a valid replacement; an
       // unchanged one writes nothing and publishes nothing.
-      const again = await request(http.app).put(`/products/${target.id}`).set(admin).send(updated);
+      const again = await api().put(`/products/${target.id}`).send(updated);
       assert.equal(again.status, 200);
       assert.deepEqual(again.body, updated);
       assert.equal((await products.collection.findOne({ id: target.id }))?.outboxPending, 2);
@@ -402,9 +406,8 @@ describe('catalog HTTP API', () => {
       const before = await products.collection.findOne({ id: target.id });
       const responses = await Promise.all(
         [1001, 1002].map((priceMinor) =>
-          request(http.app)
+          api()
             .put(`/products/${target.id}`)
-            .set(admin)
             .send({ ...target, priceMinor }),
         ),
       );
@@ -424,9 +427,8 @@ describe('catalog HTTP API', () => {
     it('409 SKU_IMMUTABLE when the SKU would change', async () => {
       const target = seeded[0];
       assert.ok(target);
-      const response = await request(http.app)
+      const response = await api()
         .put(`/products/${target.id}`)
-        .set(admin)
         .send({ ...target, sku: 'OTHER-SKU' });
       assertProblem(response, 409, 'SKU_IMMUTABLE');
       saw('PUT /products/{id}', 409);
@@ -434,7 +436,7 @@ describe('catalog HTTP API', () => {
 
     it('404 PRODUCT_NOT_FOUND for an unknown id', async () => {
       assertProblem(
-        await request(http.app).put('/products/no-such-id').set(admin).send(newProduct),
+        await api().put('/products/no-such-id').send(newProduct),
         404,
         'PRODUCT_NOT_FOUND',
       );
@@ -443,25 +445,23 @@ describe('catalog HTTP API', () => {
 
     it('401, 403, 400, 413 and 415 as for POST', async () => {
       const path = `/products/${seeded[1]?.id ?? ''}`;
-      assertProblem(await request(http.app).put(path).send(newProduct), 401, 'UNAUTHORIZED');
-      assertProblem(
-        await request(http.app).put(path).set({ 'x-user-id': 'u-1' }).send(newProduct),
-        403,
-        'FORBIDDEN',
-      );
+      assertProblem(await request(http.app).put(path).send(newProduct), 401, 'TOKEN_REQUIRED');
       assertProblem(
         await request(http.app)
           .put(path)
-          .set(admin)
-          .set('content-type', 'application/json')
-          .send('[1,'),
+          .set('authorization', await as('u-1'))
+          .send(newProduct),
+        403,
+        'ADMIN_REQUIRED',
+      );
+      assertProblem(
+        await api().put(path).set('content-type', 'application/json').send('[1,'),
         400,
         'MALFORMED_REQUEST',
       );
       const wrong = assertProblem(
-        await request(http.app)
+        await api()
           .put('/products/bad%20id')
-          .set(admin)
           .send({ ...newProduct, categories: 'mugs' }),
         400,
         'VALIDATION_FAILED',
@@ -471,19 +471,68 @@ describe('catalog HTTP API', () => {
         'params.id',
       ]);
       assertProblem(
-        await request(http.app)
+        await api()
           .put(path)
-          .set(admin)
           .send({ ...newProduct, description: 'x'.repeat(200_000) }),
         413,
         'PAYLOAD_TOO_LARGE',
       );
       assertProblem(
-        await request(http.app).put(path).set(admin).set('content-type', 'text/csv').send('a,b'),
+        await api().put(path).set('content-type', 'text/csv').send('a,b'),
         415,
         'UNSUPPORTED_MEDIA_TYPE',
       );
       for (const status of [400, 401, 403, 413, 415]) saw('PUT /products/{id}', status);
+    });
+  });
+
+  describe('callers', () => {
+    it('401 for writes without a token or with forged identity headers, 403 for a service', async () => {
+      const target = seeded[2];
+      assert.ok(target);
+      const forged = { 'x-user-id': 'u-forger', 'x-user-roles': 'admin' };
+      const service = `Bearer ${await issuer.serviceToken('some-service', 'catalog')}`;
+      const forgedProduct = { ...newProduct, sku: 'FORGED-1' };
+      const calls = [
+        ['POST /products', () => request(http.app).post('/products').send(forgedProduct)],
+        [
+          'PUT /products/{id}',
+          () =>
+            request(http.app)
+              .put(`/products/${target.id}`)
+              .send({ ...target, priceMinor: 1 }),
+        ],
+      ] as const;
+      for (const [operation, call] of calls) {
+        const anonymous = await call().set(forged);
+        assertProblem(anonymous, 401, 'TOKEN_REQUIRED');
+        assert.match(String(anonymous.headers['www-authenticate']), /^Bearer /);
+        saw(operation, anonymous.status);
+        assertProblem(await call().set('authorization', service), 403, 'CALLER_NOT_ALLOWED');
+        saw(operation, 403);
+      }
+      assert.equal(await products.collection.countDocuments({ sku: 'FORGED-1' }), 0);
+      assert.equal(
+        (await products.collection.findOne({ id: target.id }))?.priceMinor,
+        target.priceMinor,
+      );
+    });
+
+    it('reads answer anyone without a token, and 401 for a bad one', async () => {
+      const target = seeded[2];
+      assert.ok(target);
+      const forged = { 'x-user-id': 'u-forger', 'x-user-roles': 'admin' };
+      for (const [operation, path] of [
+        ['GET /products', '/products?limit=1'],
+        ['GET /products/{id}', `/products/${target.id}`],
+      ] as const) {
+        assert.equal((await request(http.app).get(path)).status, 200, operation);
+        assert.equal((await request(http.app).get(path).set(forged)).status, 200, operation);
+        assert.equal((await api().get(path)).status, 200, operation);
+        const bad = await request(http.app).get(path).set('authorization', 'Bearer not.a.token');
+        assertProblem(bad, 401, 'INVALID_TOKEN');
+        saw(operation, bad.status);
+      }
     });
   });
 
@@ -552,6 +601,9 @@ describe('catalog HTTP API', () => {
       'PORT',
       'MONGO_URL',
       'KAFKA_BROKERS',
+      'JWT_JWKS_URL',
+      'JWT_ISSUER',
+      'JWT_AUDIENCE',
       'REDIS_URL',
       'CATALOG_SEED',
       'CATALOG_CACHE_TTL_SECONDS',

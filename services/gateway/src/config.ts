@@ -1,26 +1,14 @@
 import {
   baseConfigSchema,
   envVar,
+  JWT_ALGORITHM,
+  trustedJwksUrl,
   loadConfigOrExit,
   redisConfigShape,
   upstreamConfigShape,
   type Environment,
 } from '@emporium/platform';
 import { z } from 'zod';
-
-/** The JWS algorithms a token may be signed with (asymmetric only: the gateway holds no secret). */
-const JWT_ALGORITHM = z.enum([
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-]);
 
 /** Every variable the gateway reads, before the dev-issuer defaults are filled in. */
 const rawConfigSchema = baseConfigSchema.extend({
@@ -67,15 +55,6 @@ const rawConfigSchema = baseConfigSchema.extend({
   /** Proxy hops in front of the gateway (ALB, Envoy) whose X-Forwarded-For is trusted for the client IP. */
   TRUST_PROXY: envVar.int(0, 10).default(0),
 });
-
-/** Loopback hosts, where http cannot be intercepted on the way: local issuers and tests. */
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/** Whether keys may be fetched from `url`: https, or http to a loopback host outside production. */
-function trustedJwksUrl(url: URL, production: boolean): boolean {
-  if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && !production && LOOPBACK.has(url.hostname);
-}
 
 /** The issuer and audience of the local dev issuer. */
 export const DEV_ISSUER = { issuer: 'emporium-dev-issuer', audience: 'emporium' } as const;

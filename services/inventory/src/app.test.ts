@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { assertValidOpenApi, runNodeScript, startMongo, type MongoServer } from '@emporium/harness';
 import { createMetrics, type HttpApp, type Metrics } from '@emporium/platform';
+import { startTokenIssuer, type TokenIssuer } from '@emporium/platform/testing';
 import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import request from 'supertest';
@@ -12,8 +13,6 @@ import {
   type ReservationsRepository,
 } from './repositories/reservations.repository.js';
 import { stockRepository, type StockRepository } from './repositories/stock.repository.js';
-
-const ADMIN = { 'x-user-id': 'u-admin', 'x-user-roles': 'shopper, admin' };
 
 interface Problem {
   code: string;
@@ -28,6 +27,18 @@ describe('inventory HTTP API', () => {
   let reservations: ReservationsRepository;
   let metrics: Metrics;
   let http: HttpApp;
+  let issuer: TokenIssuer;
+  /** An admin's `Authorization`: what stock writes and reservation reads carry. */
+  let adminBearer: string;
+  /** Orders' workload token for inventory: the only caller of POST /reservations. */
+  let ordersBearer: string;
+  /** A user's `Authorization`, signed by the test identity provider. */
+  const as = async (userId: string, roles: string[] = []): Promise<string> =>
+    `Bearer ${await issuer.userToken(userId, roles)}`;
+  /** Requests as an admin. */
+  const api = (app = http.app) => request.agent(app).set('authorization', adminBearer);
+  /** Requests as orders, with its workload token for inventory. */
+  const asOrders = (app = http.app) => request.agent(app).set('authorization', ordersBearer);
   // Every 4xx status exercised below, per documented operation.
   const exercised = new Map<string, Set<string>>();
   const saw = (operation: string, status: number): void => {
@@ -37,11 +48,11 @@ describe('inventory HTTP API', () => {
   };
 
   const setStock = async (sku: string, available: number) => {
-    const response = await request(http.app).put(`/stock/${sku}`).set(ADMIN).send({ available });
+    const response = await api().put(`/stock/${sku}`).send({ available });
     assert.equal(response.status, 200);
   };
   const reserve = (orderId: string, lines: { sku: string; quantity: number }[]) =>
-    request(http.app).post('/reservations').send({ orderId, lines });
+    asOrders().post('/reservations').send({ orderId, lines });
   const level = async (sku: string) => {
     const response = await request(http.app).get(`/stock/${sku}`);
     assert.equal(response.status, 200);
@@ -50,6 +61,9 @@ describe('inventory HTTP API', () => {
 
   before(async () => {
     mongo = await startMongo();
+    issuer = await startTokenIssuer();
+    adminBearer = await as('u-admin', ['shopper', 'admin']);
+    ordersBearer = `Bearer ${await issuer.serviceToken('orders', 'inventory')}`;
     client = new MongoClient(mongo.url, { maxPoolSize: 40 });
     const db = client.db('inventory_api_test');
     stock = stockRepository(db);
@@ -58,21 +72,23 @@ describe('inventory HTTP API', () => {
     });
     await stock.ensureIndexes();
     await reservations.ensureIndexes();
-    const config = configSchema.parse({ KAFKA_BROKERS: '127.0.0.1:1', MONGO_URL: mongo.url });
+    const config = configSchema.parse({
+      ...issuer.env,
+      KAFKA_BROKERS: '127.0.0.1:1',
+      MONGO_URL: mongo.url,
+    });
     metrics = createMetrics({ service: 'inventory', runtimeMetrics: false });
     http = buildApp(config, { stock, reservations, metrics, logger: pino({ level: 'silent' }) });
   });
   after(async () => {
     await client.close();
+    await issuer.stop();
     await mongo.stop();
   });
 
   describe('stock', () => {
     it('an admin sets available units; reads show them, reserved and committed', async () => {
-      const put = await request(http.app)
-        .put('/stock/MUG-CER-350')
-        .set(ADMIN)
-        .send({ available: 12 });
+      const put = await api().put('/stock/MUG-CER-350').send({ available: 12 });
       assert.equal(put.status, 200);
       assert.deepEqual(put.body, { sku: 'MUG-CER-350', available: 12, reserved: 0, committed: 0 });
       const get = await request(http.app).get('/stock/MUG-CER-350');
@@ -80,24 +96,25 @@ describe('inventory HTTP API', () => {
       assert.deepEqual(get.body, put.body);
     });
 
-    it('401 without x-user-id and 403 without the admin role, before the body is looked at', async () => {
+    it('401 without a token and 403 without the admin role, before the body is looked at', async () => {
       const anonymous = await request(http.app).put('/stock/MUG-CER-350').send({ available: 1 });
       assert.equal(anonymous.status, 401);
-      assert.equal((anonymous.body as Problem).code, 'UNAUTHORIZED');
+      assert.equal((anonymous.body as Problem).code, 'TOKEN_REQUIRED');
       saw('put /stock/{sku}', anonymous.status);
       const shopper = await request(http.app)
         .put('/stock/MUG-CER-350')
-        .set({ 'x-user-id': 'u-1', 'x-user-roles': 'shopper,administrator' })
+        .set('authorization', await as('u-1', ['shopper', 'administrator']))
+        .set('content-type', 'application/json')
         .send('{not json');
       assert.equal(shopper.status, 403);
       assert.match(String(shopper.headers['content-type']), /application\/problem\+json/);
-      assert.equal((shopper.body as Problem).code, 'FORBIDDEN');
+      assert.equal((shopper.body as Problem).code, 'ADMIN_REQUIRED');
       saw('put /stock/{sku}', shopper.status);
       assert.equal((await level('MUG-CER-350')).available, 12);
     });
 
     it('400 for malformed JSON, wrong types and bad skus; 413 and 415 for the body', async () => {
-      const put = () => request(http.app).put('/stock/MUG-CER-350').set(ADMIN);
+      const put = () => api().put('/stock/MUG-CER-350');
       const malformed = await put().set('content-type', 'application/json').send('{"available":');
       assert.equal(malformed.status, 400);
       assert.equal((malformed.body as Problem).code, 'MALFORMED_REQUEST');
@@ -106,7 +123,7 @@ describe('inventory HTTP API', () => {
       assert.equal((wrongType.body as Problem).errors?.[0]?.path, 'body.available');
       const negative = await put().send({ available: -1 });
       assert.equal(negative.status, 400);
-      const badSku = await request(http.app).put('/stock/mug!').set(ADMIN).send({ available: 1 });
+      const badSku = await api().put('/stock/mug!').send({ available: 1 });
       assert.equal((badSku.body as Problem).errors?.[0]?.path, 'params.sku');
       saw('put /stock/{sku}', badSku.status);
       const tooLarge = await put().send({ available: 1, padding: 'x'.repeat(200_000) });
@@ -167,7 +184,7 @@ describe('inventory HTTP API', () => {
         reserved: 3,
         committed: 0,
       });
-      const get = await request(http.app).get('/reservations/o-happy');
+      const get = await api().get('/reservations/o-happy');
       assert.equal(get.status, 200);
       assert.deepEqual(get.body, expected);
     });
@@ -218,7 +235,7 @@ describe('inventory HTTP API', () => {
       assert.equal((await level('SOCK-1')).available, 5);
       assert.equal((await level('SOCK-1')).reserved, 0);
       assert.equal((await level('SOCK-2')).available, 1);
-      const get = await request(http.app).get('/reservations/o-short');
+      const get = await api().get('/reservations/o-short');
       assert.equal(get.status, 404);
       assert.equal((get.body as Problem).code, 'RESERVATION_NOT_FOUND');
       saw('get /reservations/{orderId}', get.status);
@@ -282,7 +299,7 @@ describe('inventory HTTP API', () => {
       assert.equal(response.status, 409);
       assert.equal((response.body as Problem).code, 'RESERVATION_IN_PROGRESS');
       assert.equal(response.headers['retry-after'], '1');
-      const get = await request(http.app).get('/reservations/o-busy');
+      const get = await api().get('/reservations/o-busy');
       assert.equal(get.status, 404);
     });
 
@@ -323,7 +340,7 @@ describe('inventory HTTP API', () => {
     });
 
     it('400 for malformed JSON, wrong types and bad lines; 413 and 415 for the body', async () => {
-      const post = () => request(http.app).post('/reservations');
+      const post = () => asOrders().post('/reservations');
       const malformed = await post().set('content-type', 'application/json').send('{"orderId"');
       assert.equal(malformed.status, 400);
       assert.equal((malformed.body as Problem).code, 'MALFORMED_REQUEST');
@@ -348,9 +365,86 @@ describe('inventory HTTP API', () => {
       const text = await post().set('content-type', 'text/plain').send('o-1');
       assert.equal(text.status, 415);
       saw('post /reservations', text.status);
-      const badId = await request(http.app).get('/reservations/bad%20id!');
+      const badId = await api().get('/reservations/bad%20id!');
       assert.equal(badId.status, 400);
       saw('get /reservations/{orderId}', badId.status);
+    });
+  });
+
+  describe('callers', () => {
+    it('401 without a token or with forged identity headers, 403 for a service not allowed', async () => {
+      await setStock('GUARD-1', 5);
+      const forged = { 'x-user-id': 'u-forger', 'x-user-roles': 'admin' };
+      const service = `Bearer ${await issuer.serviceToken('some-service', 'inventory')}`;
+      const lines = [{ sku: 'GUARD-1', quantity: 1 }];
+      const calls = [
+        [
+          'post /reservations',
+          () => request(http.app).post('/reservations').send({ orderId: 'o-guard', lines }),
+        ],
+        ['get /reservations/{orderId}', () => request(http.app).get('/reservations/o-happy')],
+        ['put /stock/{sku}', () => request(http.app).put('/stock/GUARD-1').send({ available: 0 })],
+      ] as const;
+      for (const [operation, call] of calls) {
+        const anonymous = await call().set(forged);
+        assert.equal(anonymous.status, 401, operation);
+        assert.equal((anonymous.body as Problem).code, 'TOKEN_REQUIRED', operation);
+        assert.match(String(anonymous.headers['www-authenticate']), /^Bearer /);
+        saw(operation, anonymous.status);
+        const fromService = await call().set('authorization', service);
+        assert.equal(fromService.status, 403, operation);
+        assert.equal((fromService.body as Problem).code, 'CALLER_NOT_ALLOWED', operation);
+        saw(operation, fromService.status);
+      }
+      assert.deepEqual(await level('GUARD-1'), {
+        sku: 'GUARD-1',
+        available: 5,
+        reserved: 0,
+        committed: 0,
+      });
+      assert.equal(await reservations.collection.countDocuments({ orderId: 'o-guard' }), 0);
+    });
+
+    it('reservations are for orders only: 403 for any user, even an admin; 401 for a token minted for another service', async () => {
+      const body = { orderId: 'o-user', lines: [{ sku: 'GUARD-1', quantity: 1 }] };
+      for (const roles of [[], ['admin']]) {
+        const user = await request(http.app)
+          .post('/reservations')
+          .set('authorization', await as('u-1', roles))
+          .send(body);
+        assert.equal(user.status, 403, roles.join());
+        assert.equal((user.body as Problem).code, 'CALLER_NOT_ALLOWED');
+      }
+      const elsewhere = await request(http.app)
+        .post('/reservations')
+        .set('authorization', `Bearer ${await issuer.serviceToken('orders', 'cart')}`)
+        .send(body);
+      assert.equal(elsewhere.status, 401);
+      assert.equal((elsewhere.body as Problem).code, 'INVALID_TOKEN');
+      assert.equal(await reservations.collection.countDocuments({ orderId: 'o-user' }), 0);
+      // A customer may not read a reservation either.
+      const customer = await request(http.app)
+        .get('/reservations/o-happy')
+        .set('authorization', await as('u-1'));
+      assert.equal(customer.status, 403);
+      assert.equal((customer.body as Problem).code, 'ADMIN_REQUIRED');
+    });
+
+    it('stock levels answer anyone without a token, and 401 for a bad one', async () => {
+      const anonymous = await request(http.app).get('/stock/GUARD-1');
+      assert.equal(anonymous.status, 200);
+      // Forged headers change nothing: they are ignored, not refused.
+      const forged = await request(http.app)
+        .get('/stock/GUARD-1')
+        .set({ 'x-user-id': 'u-forger', 'x-user-roles': 'admin' });
+      assert.equal(forged.status, 200);
+      assert.deepEqual(forged.body, anonymous.body);
+      const bad = await request(http.app)
+        .get('/stock/GUARD-1')
+        .set('authorization', 'Bearer not.a.token');
+      assert.equal(bad.status, 401);
+      assert.equal((bad.body as Problem).code, 'INVALID_TOKEN');
+      saw('get /stock/{sku}', bad.status);
     });
   });
 
@@ -401,7 +495,11 @@ describe('inventory HTTP API', () => {
       assert.deepEqual(await names(oldStock), ['_id_']);
       assert.deepEqual(await names(oldReservations), ['_id_']);
 
-      const config = configSchema.parse({ KAFKA_BROKERS: '127.0.0.1:1', MONGO_URL: mongo.url });
+      const config = configSchema.parse({
+        ...issuer.env,
+        KAFKA_BROKERS: '127.0.0.1:1',
+        MONGO_URL: mongo.url,
+      });
       const legacy = buildApp(config, {
         stock: legacyStock,
         reservations: legacyReservations,
@@ -410,14 +508,14 @@ describe('inventory HTTP API', () => {
       }).app;
       // The old records are no longer found by their key; new ones take the key without a clash.
       assert.equal((await request(legacy).get('/stock/OLD-1')).status, 404);
-      const put = await request(legacy).put('/stock/OLD-1').set(ADMIN).send({ available: 2 });
+      const put = await api(legacy).put('/stock/OLD-1').send({ available: 2 });
       assert.equal(put.status, 200);
-      assert.equal((await request(legacy).get('/reservations/o-old')).status, 404);
-      const again = await request(legacy)
+      assert.equal((await api(legacy).get('/reservations/o-old')).status, 404);
+      const again = await asOrders(legacy)
         .post('/reservations')
         .send({ orderId: 'o-old', lines: [{ sku: 'OLD-1', quantity: 2 }] });
       assert.equal(again.status, 201);
-      assert.equal((await request(legacy).get('/reservations/o-old')).status, 200);
+      assert.equal((await api(legacy).get('/reservations/o-old')).status, 200);
       // The sweeper never sees the old reservation, and the gauge still sums every record.
       assert.deepEqual(
         (await legacyReservations.findExpired(10)).map((due) => due.orderId),
@@ -482,7 +580,15 @@ describe('inventory HTTP API', () => {
         INVENTORY_INITIAL_STOCK: '-1',
       });
       assert.equal(code, 78);
-      for (const variable of ['PORT', 'MONGO_URL', 'KAFKA_BROKERS', 'INVENTORY_INITIAL_STOCK']) {
+      for (const variable of [
+        'PORT',
+        'MONGO_URL',
+        'KAFKA_BROKERS',
+        'JWT_JWKS_URL',
+        'JWT_ISSUER',
+        'JWT_AUDIENCE',
+        'INVENTORY_INITIAL_STOCK',
+      ]) {
         assert.match(stderr, new RegExp(`^ {2}${variable}: `, 'm'));
       }
     });

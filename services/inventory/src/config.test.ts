@@ -3,7 +3,13 @@ import { ConfigError, leaderElectionEnabled, loadConfig } from '@emporium/platfo
 import { configSchema } from './config.js';
 
 describe('inventory config', () => {
-  const required = { KAFKA_BROKERS: '127.0.0.1:9092', MONGO_URL: 'mongodb://127.0.0.1:27017' };
+  const required = {
+    KAFKA_BROKERS: '127.0.0.1:9092',
+    MONGO_URL: 'mongodb://127.0.0.1:27017',
+    JWT_JWKS_URL: 'https://id.example.com/.well-known/jwks.json',
+    JWT_ISSUER: 'https://id.example.com',
+    JWT_AUDIENCE: 'emporium',
+  };
 
   it('expires reservations after 15 minutes, sweeps every 30 s, elects on the sweeper lease', () => {
     const config = loadConfig(configSchema, required);

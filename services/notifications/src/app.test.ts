@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { assertValidOpenApi, runNodeScript, startMongo, type MongoServer } from '@emporium/harness';
 import { createMetrics, type HttpApp } from '@emporium/platform';
+import { startTokenIssuer, type TokenIssuer } from '@emporium/platform/testing';
 import { MongoClient, ObjectId } from 'mongodb';
 import { pino } from 'pino';
 import request from 'supertest';
@@ -18,6 +19,14 @@ describe('notifications HTTP API', () => {
   let client: MongoClient;
   let notifications: NotificationsRepository;
   let http: HttpApp;
+  let issuer: TokenIssuer;
+  /** An admin's `Authorization`: what requests that are not about who calls carry. */
+  let adminBearer: string;
+  /** A user's `Authorization`, signed by the test identity provider. */
+  const as = async (userId: string, roles: string[] = []): Promise<string> =>
+    `Bearer ${await issuer.userToken(userId, roles)}`;
+  /** Requests as an admin, who may act for anyone. */
+  const api = (app = http.app) => request.agent(app).set('authorization', adminBearer);
 
   const notification = (eventId: string, userId: string, createdAt: string): Notification => ({
     notificationId: `n-${eventId}-${userId}`,
@@ -31,10 +40,16 @@ describe('notifications HTTP API', () => {
 
   before(async () => {
     mongo = await startMongo();
+    issuer = await startTokenIssuer();
+    adminBearer = await as('u-admin', ['admin']);
     client = new MongoClient(mongo.url);
     notifications = notificationsRepository(client.db('notifications_api_test'));
     await notifications.ensureIndexes();
-    const config = configSchema.parse({ KAFKA_BROKERS: '127.0.0.1:1', MONGO_URL: mongo.url });
+    const config = configSchema.parse({
+      ...issuer.env,
+      KAFKA_BROKERS: '127.0.0.1:1',
+      MONGO_URL: mongo.url,
+    });
     http = buildApp(config, {
       notifications,
       metrics: createMetrics({ service: 'notifications', runtimeMetrics: false }),
@@ -52,11 +67,12 @@ describe('notifications HTTP API', () => {
   });
   after(async () => {
     await client.close();
+    await issuer.stop();
     await mongo.stop();
   });
 
   it("lists a customer's notifications oldest first", async () => {
-    const response = await request(http.app).get('/notifications?userId=u-1');
+    const response = await api().get('/notifications?userId=u-1');
     assert.equal(response.status, 200);
     const { items } = response.body as { items: Notification[] };
     assert.deepEqual(
@@ -67,7 +83,7 @@ describe('notifications HTTP API', () => {
   });
 
   it('an empty list for a customer without notifications', async () => {
-    const response = await request(http.app).get('/notifications?userId=u-none');
+    const response = await api().get('/notifications?userId=u-none');
     assert.equal(response.status, 200);
     assert.deepEqual(response.body, { items: [] });
   });
@@ -107,13 +123,14 @@ describe('notifications HTTP API', () => {
   });
 
   it('lets a customer read their own list and an admin anyone’s', async () => {
-    const own = await request(http.app).get('/notifications?userId=u-1').set('x-user-id', 'u-1');
+    const own = await request(http.app)
+      .get('/notifications?userId=u-1')
+      .set('authorization', await as('u-1'));
     assert.equal(own.status, 200);
     assert.equal((own.body as { items: unknown[] }).items.length, 3);
     const admin = await request(http.app)
       .get('/notifications?userId=u-2')
-      .set('x-user-id', 'u-staff')
-      .set('x-user-roles', 'admin');
+      .set('authorization', await as('u-staff', ['admin']));
     assert.equal(admin.status, 200);
     assert.equal((admin.body as { items: unknown[] }).items.length, 1);
   });
@@ -121,8 +138,7 @@ describe('notifications HTTP API', () => {
   it("403 problem for another customer's notifications", async () => {
     const response = await request(http.app)
       .get('/notifications?userId=u-1')
-      .set('x-user-id', 'u-2')
-      .set('x-user-roles', 'customer');
+      .set('authorization', await as('u-2', ['customer']));
     assert.equal(response.status, 403);
     assert.match(String(response.headers['content-type']), /application\/problem\+json/);
     assert.equal((response.body as { code: string }).code, 'FORBIDDEN');
@@ -130,7 +146,7 @@ describe('notifications HTTP API', () => {
 
   it('400 with the field path without a userId, or with a malformed one', async () => {
     for (const path of ['/notifications', '/notifications?userId=not%20an%20id!']) {
-      const response = await request(http.app).get(path);
+      const response = await api().get(path);
       assert.equal(response.status, 400, path);
       const body = response.body as { code: string; errors: { path: string }[] };
       assert.equal(body.code, 'VALIDATION_FAILED');
@@ -138,8 +154,22 @@ describe('notifications HTTP API', () => {
     }
   });
 
+  it('401 without a token or with forged identity headers, 403 for a service', async () => {
+    const forged = { 'x-user-id': 'u-1', 'x-user-roles': 'admin' };
+    const service = `Bearer ${await issuer.serviceToken('orders', 'notifications')}`;
+    const anonymous = await request(http.app).get('/notifications?userId=u-1').set(forged);
+    assert.equal(anonymous.status, 401);
+    assert.equal((anonymous.body as { code: string }).code, 'TOKEN_REQUIRED');
+    assert.equal((anonymous.body as { items?: unknown }).items, undefined);
+    const fromService = await request(http.app)
+      .get('/notifications?userId=u-1')
+      .set('authorization', service);
+    assert.equal(fromService.status, 403);
+    assert.equal((fromService.body as { code: string }).code, 'CALLER_NOT_ALLOWED');
+  });
+
   it('serves a valid OpenAPI 3.1 document whose 4xx responses are the ones tested above', async () => {
-    const response = await request(http.app).get('/openapi.json');
+    const response = await api().get('/openapi.json');
     assert.equal(response.status, 200);
     await assertValidOpenApi(response.body);
     const get = (
@@ -148,7 +178,7 @@ describe('notifications HTTP API', () => {
     const clientErrors = Object.keys(get?.responses ?? {}).filter((status) =>
       status.startsWith('4'),
     );
-    assert.deepEqual(clientErrors.sort(), ['400', '403']);
+    assert.deepEqual(clientErrors.sort(), ['400', '401', '403']);
   });
 
   it('a start with a bad environment exits 78 naming each variable', async () => {
@@ -159,7 +189,15 @@ describe('notifications HTTP API', () => {
       MONGO_DATABASE: 'a b',
     });
     assert.equal(code, 78);
-    for (const variable of ['PORT', 'MONGO_URL', 'MONGO_DATABASE', 'KAFKA_BROKERS']) {
+    for (const variable of [
+      'PORT',
+      'MONGO_URL',
+      'MONGO_DATABASE',
+      'KAFKA_BROKERS',
+      'JWT_JWKS_URL',
+      'JWT_ISSUER',
+      'JWT_AUDIENCE',
+    ]) {
       assert.match(stderr, new RegExp(`^ {2}${variable}: `, 'm'));
     }
   });

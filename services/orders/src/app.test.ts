@@ -439,10 +439,7 @@ describe('orders HTTP API', () => {
     assert.equal(large.status, 413);
     assert.equal((large.body as { code: string }).code, 'PAYLOAD_TOO_LARGE');
     record('post /orders', large.status);
-    const text = await api()
-      .post('/orders')
-      .set('content-type', 'text/plain')
-      .send('userId=u-1');
+    const text = await api().post('/orders').set('content-type', 'text/plain').send('userId=u-1');
     assert.equal(text.status, 415);
     record('post /orders', text.status);
   });
@@ -491,7 +488,9 @@ describe('orders HTTP API', () => {
     assert.equal(list.status, 403);
     record('get /orders', list.status);
     // Someone else's order looks like no order at all.
-    const peek = await api().get(`/orders/${orderId}`).set('authorization', await as('u-intruder'));
+    const peek = await api()
+      .get(`/orders/${orderId}`)
+      .set('authorization', await as('u-intruder'));
     assert.equal(peek.status, 404);
     const admin = await api()
       .get(`/orders/${orderId}`)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { assertValidOpenApi, runNodeScript, startMongo, type MongoServer } from '@emporium/harness';
 import { createMetrics, type HttpApp } from '@emporium/platform';
+import { startTokenIssuer, type TokenIssuer } from '@emporium/platform/testing';
 import { MongoClient, ObjectId } from 'mongodb';
 import { pino } from 'pino';
 import request from 'supertest';
@@ -14,6 +15,14 @@ describe('payments HTTP API', () => {
   let client: MongoClient;
   let payments: PaymentsRepository;
   let http: HttpApp;
+  let issuer: TokenIssuer;
+  /** An admin's `Authorization`: what requests that are not about who calls carry. */
+  let adminBearer: string;
+  /** A user's `Authorization`, signed by the test identity provider. */
+  const as = async (userId: string, roles: string[] = []): Promise<string> =>
+    `Bearer ${await issuer.userToken(userId, roles)}`;
+  /** Requests as an admin, who may act for anyone. */
+  const api = (app = http.app) => request.agent(app).set('authorization', adminBearer);
   const order = { orderId: 'o-api-1', userId: 'u-1', amountMinor: 2500, currency: 'EUR' };
   const pending = startPayment(order, new Date());
   const payment = settle(pending, { approved: true });
@@ -27,10 +36,16 @@ describe('payments HTTP API', () => {
 
   before(async () => {
     mongo = await startMongo();
+    issuer = await startTokenIssuer();
+    adminBearer = await as('u-admin', ['admin']);
     client = new MongoClient(mongo.url);
     payments = paymentsRepository(client.db('payments_api_test'));
     await payments.ensureIndexes();
-    const config = configSchema.parse({ KAFKA_BROKERS: '127.0.0.1:1', MONGO_URL: mongo.url });
+    const config = configSchema.parse({
+      ...issuer.env,
+      KAFKA_BROKERS: '127.0.0.1:1',
+      MONGO_URL: mongo.url,
+    });
     http = buildApp(config, {
       payments,
       metrics: createMetrics({ service: 'payments', runtimeMetrics: false }),
@@ -40,11 +55,12 @@ describe('payments HTTP API', () => {
   });
   after(async () => {
     await client.close();
+    await issuer.stop();
     await mongo.stop();
   });
 
   it('returns the payment of an order, without its outbox', async () => {
-    const response = await request(http.app).get('/payments/o-api-1');
+    const response = await api().get('/payments/o-api-1');
     assert.equal(response.status, 200);
     assert.deepEqual(response.body, payment);
   });
@@ -55,7 +71,7 @@ describe('payments HTTP API', () => {
       reason: 'card expired',
     });
     assert.equal(await record(payments, declined), true);
-    const response = await request(http.app).get('/payments/o-api-2');
+    const response = await api().get('/payments/o-api-2');
     assert.equal(response.status, 200);
     assert.equal((response.body as { status: string }).status, 'DECLINED');
     assert.equal((response.body as { reason: string }).reason, 'card expired');
@@ -103,12 +119,13 @@ describe('payments HTTP API', () => {
   });
 
   it('shows a customer their own payment and an admin anyone’s', async () => {
-    const own = await request(http.app).get('/payments/o-api-1').set('x-user-id', 'u-1');
+    const own = await request(http.app)
+      .get('/payments/o-api-1')
+      .set('authorization', await as('u-1'));
     assert.equal(own.status, 200);
     const admin = await request(http.app)
       .get('/payments/o-api-1')
-      .set('x-user-id', 'u-staff')
-      .set('x-user-roles', 'support, admin');
+      .set('authorization', await as('u-staff', ['support', 'admin']));
     assert.equal(admin.status, 200);
   });
 
@@ -117,8 +134,9 @@ describe('payments HTTP API', () => {
       ['/payments/o-none', undefined],
       ['/payments/o-api-1', 'u-2'],
     ] as const) {
-      const call = request(http.app).get(path);
-      const response = await (user ? call.set('x-user-id', user) : call);
+      const response = await request(http.app)
+        .get(path)
+        .set('authorization', user ? await as(user) : adminBearer);
       assert.equal(response.status, 404);
       assert.match(String(response.headers['content-type']), /application\/problem\+json/);
       assert.equal((response.body as { code: string }).code, 'PAYMENT_NOT_FOUND');
@@ -128,21 +146,34 @@ describe('payments HTTP API', () => {
   it('404 while the provider has not answered: a PENDING payment is not served', async () => {
     const waiting = startPayment({ ...order, orderId: 'o-api-pending' }, new Date());
     assert.equal((await payments.claim(waiting)).status, 'PENDING');
-    const response = await request(http.app).get('/payments/o-api-pending');
+    const response = await api().get('/payments/o-api-pending');
     assert.equal(response.status, 404);
     assert.equal((await payments.find('o-api-pending'))?.paymentId, waiting.paymentId);
   });
 
   it('400 with the field path for a malformed order id', async () => {
-    const response = await request(http.app).get('/payments/not%20an%20id!');
+    const response = await api().get('/payments/not%20an%20id!');
     assert.equal(response.status, 400);
     const body = response.body as { code: string; errors: { path: string }[] };
     assert.equal(body.code, 'VALIDATION_FAILED');
     assert.equal(body.errors[0]?.path, 'params.orderId');
   });
 
+  it('401 without a token or with forged identity headers, 403 for a service', async () => {
+    const forged = { 'x-user-id': 'u-1', 'x-user-roles': 'admin' };
+    const service = `Bearer ${await issuer.serviceToken('orders', 'payments')}`;
+    const anonymous = await request(http.app).get('/payments/o-api-1').set(forged);
+    assert.equal(anonymous.status, 401);
+    assert.equal((anonymous.body as { code: string }).code, 'TOKEN_REQUIRED');
+    const fromService = await request(http.app)
+      .get('/payments/o-api-1')
+      .set('authorization', service);
+    assert.equal(fromService.status, 403);
+    assert.equal((fromService.body as { code: string }).code, 'CALLER_NOT_ALLOWED');
+  });
+
   it('serves a valid OpenAPI 3.1 document whose 4xx responses are the ones tested above', async () => {
-    const response = await request(http.app).get('/openapi.json');
+    const response = await api().get('/openapi.json');
     assert.equal(response.status, 200);
     await assertValidOpenApi(response.body);
     const get = (
@@ -151,7 +182,7 @@ describe('payments HTTP API', () => {
     const clientErrors = Object.keys(get?.responses ?? {}).filter((status) =>
       status.startsWith('4'),
     );
-    assert.deepEqual(clientErrors.sort(), ['400', '404']);
+    assert.deepEqual(clientErrors.sort(), ['400', '401', '403', '404']);
   });
 
   it('a start with a bad environment exits 78 naming each variable', async () => {
@@ -167,6 +198,9 @@ describe('payments HTTP API', () => {
       'PORT',
       'MONGO_URL',
       'KAFKA_BROKERS',
+      'JWT_JWKS_URL',
+      'JWT_ISSUER',
+      'JWT_AUDIENCE',
       'PSP_DECLINE_RATE',
       'PSP_LATENCY_MS',
     ]) {

@@ -27,6 +27,15 @@ interface TestPod {
   initContainers?: TestContainer[];
   automountServiceAccountToken?: boolean;
   topologySpreadConstraints?: { labelSelector?: unknown }[];
+  volumes?: {
+    name: string;
+    projected?: {
+      sources: {
+        serviceAccountToken?: { audience?: string; path: string; expirationSeconds?: number };
+        configMap?: { name: string };
+      }[];
+    };
+  }[];
 }
 
 /** Runs `work` over `items` with at most `limit` at once (the machine has two cores). */
@@ -282,6 +291,53 @@ describe('charts/emporium: rendered profiles', () => {
     assert.equal(orders.KAFKA_SSL?.value, 'true');
     assert.equal(orders.KAFKA_SASL_USERNAME, undefined);
     assert.equal(orders.KAFKA_SASL_PASSWORD, undefined);
+  });
+
+  it('zero trust: every service verifies user tokens, and callers carry a token per callee', () => {
+    const tokensOf = (objects: readonly KubeObject[], name: string) =>
+      pod(objects, name)
+        .volumes?.find((v) => v.name === 'identity')
+        ?.projected?.sources.flatMap((source) =>
+          source.serviceAccountToken
+            ? [[source.serviceAccountToken.path, source.serviceAccountToken.audience ?? '']]
+            : [],
+        );
+    const kind = render('kind');
+    for (const { name } of SERVICES) {
+      const vars = env(kind, name);
+      assert.equal(vars.JWT_ISSUER?.value, 'emporium-dev-issuer', name);
+      assert.equal(vars.JWT_JWKS_URL?.value, 'http://dev-issuer:8080/dev/.well-known/jwks.json');
+      // The gateway is the public edge: no workload token is any good there.
+      assert.equal(vars.SERVICE_TOKEN_ISSUER === undefined, name === 'gateway', name);
+    }
+    const orders = env(kind, 'orders');
+    assert.equal(orders.SERVICE_TOKEN_SUBJECT_PREFIX?.value, 'system:serviceaccount:emporium:');
+    assert.equal(orders.SERVICE_TOKEN_DIR?.value, '/var/run/secrets/emporium/tokens');
+    // In-cluster, the API server's JWKS: fetched with a pod token and the cluster's CA.
+    assert.equal(
+      orders.SERVICE_TOKEN_JWKS_URL?.value,
+      'https://kubernetes.default.svc/openid/v1/jwks',
+    );
+    assert.equal(orders.NODE_EXTRA_CA_CERTS?.value, '/var/run/secrets/emporium/kube-api/ca.crt');
+    assert.deepEqual(tokensOf(kind, 'orders'), [
+      ['tokens/cart', 'cart'],
+      ['tokens/catalog', 'catalog'],
+      ['tokens/inventory', 'inventory'],
+      ['kube-api/token', ''],
+    ]);
+    assert.equal(env(kind, 'inventory').SERVICE_TOKEN_DIR, undefined);
+    assert.equal(tokensOf(kind, 'gateway'), undefined);
+
+    // EKS: the cluster's public OIDC issuer; no API token in the pods for it.
+    const eks = render('eks');
+    const ordersEks = env(eks, 'orders');
+    assert.match(ordersEks.SERVICE_TOKEN_JWKS_URL?.value ?? '', /^https:\/\/oidc\.eks\..*\/keys$/);
+    assert.equal(ordersEks.SERVICE_TOKEN_JWKS_BEARER_FILE, undefined);
+    assert.deepEqual(
+      tokensOf(eks, 'orders')?.map(([, audience]) => audience),
+      ['cart', 'catalog', 'inventory'],
+    );
+    assert.equal(tokensOf(eks, 'inventory'), undefined);
   });
 
   it('eks: MSK, DocumentDB and ElastiCache from Secrets, HPA, PDB, zone spread, IRSA, the ALB', () => {

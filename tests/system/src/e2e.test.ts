@@ -10,6 +10,7 @@ import {
   SERVICES,
   startStack,
   type Stack,
+  type StackPorts,
 } from '@emporium/scripts/stack';
 import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { call } from './client.js';
@@ -39,6 +40,13 @@ interface Order {
 interface Problem {
   status: number;
   code: string;
+}
+/** The parts of a service's OpenAPI document read here. */
+interface OpenApi {
+  paths: Record<
+    string,
+    Record<string, { security?: unknown[]; 'x-access'?: 'user' | 'admin' | 'services' }>
+  >;
 }
 
 /** The parts of Jaeger's `/api/traces/<id>` answer read here. */
@@ -81,6 +89,7 @@ const KAFKA_HOPS = [
 describe('e2e: the whole stack, as a client sees it', function () {
   this.timeout(600_000);
   let stack: Stack;
+  let ports: StackPorts;
   let dataDir: string;
   let gateway: string;
   let expiredToken = '';
@@ -99,8 +108,9 @@ describe('e2e: the whole stack, as a client sees it', function () {
   };
 
   before(async function () {
+    ports = await freeStackPorts();
     stack = await startStack({
-      ports: await freeStackPorts(),
+      ports,
       dataDir: (dataDir = await tempDir('e2e-data')),
       logLevel: 'warn',
       scrapeInterval: '1s',
@@ -356,6 +366,68 @@ describe('e2e: the whole stack, as a client sees it', function () {
     // Expired: past its exp plus the verifier's 5 s clock tolerance.
     await sleep(Math.max(0, expiredAt + 6_500 - Date.now()));
     await refused({ authorization: `Bearer ${expiredToken}` }, 'an expired token');
+  });
+
+  it('straight to each service, past the gateway: forged identity headers get 401, the wrong caller 403', async function () {
+    const identity = stack.identity;
+    assert.ok(identity);
+    const shopper = `Bearer ${await token('e2e-forger')}`;
+    const forged = { 'x-user-id': 'e2e-victim', 'x-user-roles': 'admin' };
+    const checked: string[] = [];
+    for (const { name } of SERVICES.filter((s) => s.name !== 'gateway')) {
+      // Its own port and its sidecar's ingress: what another pod in the cluster could reach.
+      const bases = [ports.services[name].app, ports.services[name].service].map(
+        (port) => `http://127.0.0.1:${String(port)}`,
+      );
+      const { body: document } = await call<OpenApi>(`${bases[0] ?? ''}/openapi.json`, {
+        expect: 200,
+      });
+      // A workload token made out to this service, by a service that is no user and calls no one.
+      const service = `Bearer ${await identity.serviceToken('notifications', name)}`;
+      for (const [path, operations] of Object.entries(document.paths)) {
+        for (const [method, operation] of Object.entries(operations)) {
+          if (!operation.security) continue; // open to anyone (browsing, stock levels)
+          // Refused before the parameters are even validated: any value will do.
+          const target = path.replaceAll(/\{[^}]+\}/g, 'e2e-x');
+          const body = ['post', 'put', 'patch'].includes(method) ? '{}' : undefined;
+          for (const base of bases) {
+            const url = `${base}${target}`;
+            const send = (headers: Record<string, string>) =>
+              call<Problem>(url, {
+                method: method.toUpperCase(),
+                headers,
+                ...(body ? { body } : {}),
+              });
+            const anonymous = await send(forged);
+            assert.equal(anonymous.status, 401, `${method} ${url} with forged headers`);
+            assert.equal(anonymous.body.code, 'TOKEN_REQUIRED');
+            const wrongService = await send({ ...forged, authorization: service });
+            assert.equal(wrongService.status, 403, `${method} ${url} as notifications`);
+            if (operation['x-access'] !== 'user') {
+              // Admin routes and routes for services only: a plain shopper is refused too.
+              const user = await send({ ...forged, authorization: shopper });
+              assert.equal(user.status, 403, `${method} ${url} as a shopper`);
+            }
+          }
+          checked.push(`${name} ${method.toUpperCase()} ${path}`);
+        }
+      }
+    }
+    // Every service with a route that needs a caller was reached (all but nobody).
+    for (const name of [
+      'cart',
+      'catalog',
+      'inventory',
+      'orders',
+      'payments',
+      'shipping',
+      'notifications',
+    ]) {
+      assert.ok(
+        checked.some((c) => c.startsWith(`${name} `)),
+        `${name}: no guarded route seen`,
+      );
+    }
   });
 
   it('answers 429 with Retry-After once a user is over the limit, and serves others meanwhile', async function () {

@@ -12,7 +12,7 @@ import {
   type Stack,
   type StackPorts,
 } from '@emporium/scripts/stack';
-import { startTestIssuer, type TestIssuer } from './faults/issuer.js';
+import { startTestIssuer, type TestIssuer } from './issuer.js';
 import {
   isClientError,
   isUnclean,

@@ -15,6 +15,7 @@ import { startServices, type RunningServices } from '@emporium/scripts/stack';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { call } from './client.js';
+import { startTestIssuer, type TestIssuer } from './issuer.js';
 
 /** How many shoppers check out at the same time. */
 const SHOPPERS = 20;
@@ -48,6 +49,12 @@ describe('the order saga across the real services (saga)', function () {
   let mongo: MongoServer;
   let redis: RedisServer;
   let stack: RunningServices;
+  let issuer: TestIssuer;
+  /** An admin's `Authorization`: the services believe no caller without a verified token. */
+  let adminBearer = '';
+  /** {@link call} as an admin, who may act for every shopper. */
+  const asAdmin = <T>(target: string, init: RequestInit & { expect?: number } = {}) =>
+    call<T>(target, { ...init, headers: { authorization: adminBearer } });
   const url = (service: string): string => {
     const found = stack.services[service]?.url;
     assert.ok(found, `${service} is not running`);
@@ -56,9 +63,12 @@ describe('the order saga across the real services (saga)', function () {
 
   before(async function () {
     [kafka, mongo, redis] = await Promise.all([startKafka(), startMongo(), startRedis()]);
+    issuer = await startTestIssuer();
+    adminBearer = await issuer.bearer('saga-admin', ['admin']);
     stack = await startServices({
       infra: { kafkaBrokers: kafka.brokers, mongoUrl: mongo.url, redisUrl: redis.url },
       env: {
+        gateway: issuer.gatewayEnv,
         payments: { PSP_DECLINE_RATE: DECLINE_RATE, PSP_LATENCY_MS: '20' },
         inventory: { INVENTORY_INITIAL_STOCK: '1000' },
       },
@@ -67,14 +77,18 @@ describe('the order saga across the real services (saga)', function () {
 
   after(async function () {
     await stack.stop();
+    await issuer.stop();
     await Promise.all([kafka.stop(), mongo.stop(), redis.stop()]);
   });
 
   it(`${String(SHOPPERS)} concurrent orders all end SHIPPED or CANCELLED, and every ledger adds up`, async function () {
     // 1. Three products from the seeded catalogue, once inventory has opened their stock.
-    const { body: page } = await call<{ items: Product[] }>(`${url('catalog')}/products?limit=3`, {
-      expect: 200,
-    });
+    const { body: page } = await asAdmin<{ items: Product[] }>(
+      `${url('catalog')}/products?limit=3`,
+      {
+        expect: 200,
+      },
+    );
     const products = page.items;
     assert.equal(products.length, 3);
     const initial = new Map<string, Stock>();
@@ -82,7 +96,7 @@ describe('the order saga across the real services (saga)', function () {
       const stock = await eventually(
         `stock of ${product.sku}`,
         async () => {
-          const { status, body } = await call<Stock>(`${url('inventory')}/stock/${product.sku}`);
+          const { status, body } = await asAdmin<Stock>(`${url('inventory')}/stock/${product.sku}`);
           return status === 200 ? body : undefined;
         },
         60_000,
@@ -96,7 +110,7 @@ describe('the order saga across the real services (saga)', function () {
       shoppers.map(async (userId, i) => {
         for (const [j, product] of products.entries()) {
           if (j > i % 3) continue;
-          await call(`${url('cart')}/carts/${userId}/lines/${product.sku}`, {
+          await asAdmin(`${url('cart')}/carts/${userId}/lines/${product.sku}`, {
             method: 'PUT',
             body: JSON.stringify({ quantity: 1 + ((i + j) % 3) }),
             expect: 200,
@@ -108,7 +122,7 @@ describe('the order saga across the real services (saga)', function () {
     // 3. Everyone checks out at once.
     const placed = await Promise.all(
       shoppers.map(async (userId) => {
-        const { body, headers } = await call<{ orderId: string; status: string }>(
+        const { body, headers } = await asAdmin<{ orderId: string; status: string }>(
           `${url('orders')}/orders`,
           { method: 'POST', body: JSON.stringify({ userId }), expect: 202 },
         );
@@ -126,7 +140,7 @@ describe('the order saga across the real services (saga)', function () {
         const all = await Promise.all(
           placed.map(
             async (id) =>
-              (await call<Order>(`${url('orders')}/orders/${id}`, { expect: 200 })).body,
+              (await asAdmin<Order>(`${url('orders')}/orders/${id}`, { expect: 200 })).body,
           ),
         );
         return all.every((o) => o.status === 'SHIPPED' || o.status === 'CANCELLED')
@@ -147,7 +161,7 @@ describe('the order saga across the real services (saga)', function () {
       async () => {
         const statuses = await Promise.all(
           orders.map(async (order) => {
-            const { body } = await call<{ status: string }>(
+            const { body } = await asAdmin<{ status: string }>(
               `${url('inventory')}/reservations/${order.orderId}`,
               { expect: 200 },
             );
@@ -166,7 +180,7 @@ describe('the order saga across the real services (saga)', function () {
     for (const product of products) {
       const before = initial.get(product.sku);
       assert.ok(before);
-      const { body: after } = await call<Stock>(`${url('inventory')}/stock/${product.sku}`, {
+      const { body: after } = await asAdmin<Stock>(`${url('inventory')}/stock/${product.sku}`, {
         expect: 200,
       });
       const committed = units(shipped, product.sku);
@@ -205,7 +219,7 @@ describe('the order saga across the real services (saga)', function () {
         : ['OrderPlaced', 'PaymentDeclined', 'OrderCancelled'];
     for (const order of orders) {
       await eventually(`notifications of ${order.orderId}`, async () => {
-        const { body } = await call<{ items: { orderId: string; eventType: string }[] }>(
+        const { body } = await asAdmin<{ items: { orderId: string; eventType: string }[] }>(
           `${url('notifications')}/notifications?userId=${order.userId}`,
           { expect: 200 },
         );
@@ -259,16 +273,19 @@ describe('the order saga across the real services (saga)', function () {
   /** Places one order for a fresh shopper and waits for its final state. */
   const orderToTheEnd = async (): Promise<Order> => {
     const userId = `saga-more-${randomUUID().slice(0, 8)}`;
-    const { body: page } = await call<{ items: Product[] }>(`${url('catalog')}/products?limit=1`, {
-      expect: 200,
-    });
+    const { body: page } = await asAdmin<{ items: Product[] }>(
+      `${url('catalog')}/products?limit=1`,
+      {
+        expect: 200,
+      },
+    );
     const sku = page.items[0]?.sku ?? '';
-    await call(`${url('cart')}/carts/${userId}/lines/${sku}`, {
+    await asAdmin(`${url('cart')}/carts/${userId}/lines/${sku}`, {
       method: 'PUT',
       body: JSON.stringify({ quantity: 1 }),
       expect: 200,
     });
-    const { body } = await call<{ orderId: string }>(`${url('orders')}/orders`, {
+    const { body } = await asAdmin<{ orderId: string }>(`${url('orders')}/orders`, {
       method: 'POST',
       body: JSON.stringify({ userId }),
       expect: 202,
@@ -276,7 +293,7 @@ describe('the order saga across the real services (saga)', function () {
     return eventually(
       `order ${body.orderId} final`,
       async () => {
-        const { body: order } = await call<Order>(`${url('orders')}/orders/${body.orderId}`, {
+        const { body: order } = await asAdmin<Order>(`${url('orders')}/orders/${body.orderId}`, {
           expect: 200,
         });
         return order.status === 'SHIPPED' || order.status === 'CANCELLED' ? order : undefined;

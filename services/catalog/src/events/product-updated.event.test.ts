@@ -5,6 +5,7 @@ import { catalogTopic, ProductUpdated } from '@emporium/contracts';
 import { eventually, freePort, serviceMain } from '@emporium/harness';
 import {
   startEventsFixture,
+  startTokenIssuer,
   type EventsFixture,
   type EventWatcher,
   type WatchedEvent,
@@ -123,8 +124,10 @@ describe('catalog events', () => {
 
   it('main.ts starts with the documented variables, seeds, serves, and stops on SIGTERM', async () => {
     const port = await freePort();
+    const issuer = await startTokenIssuer();
     const child = spawn(process.execPath, serviceMain('catalog').args, {
       env: {
+        ...issuer.env,
         PATH: process.env.PATH,
         OTEL_SERVICE_NAME: 'catalog',
         TELEMETRY_ENABLED: 'false',
@@ -165,6 +168,7 @@ describe('catalog events', () => {
       );
     } finally {
       child.kill('SIGTERM');
+      await issuer.stop();
     }
     assert.equal(await exited, 0, `${stdout}\n${stderr}`);
   });

@@ -1,8 +1,4 @@
-import {
-  createCallerVerifier,
-  invalidToken,
-  type UserTokenOptions,
-} from '@emporium/platform';
+import { createCallerVerifier, invalidToken, type UserTokenOptions } from '@emporium/platform';
 import type { Identity } from '../domain/identity.js';
 
 /** What the verifier checks a token against: the users' identity provider. */

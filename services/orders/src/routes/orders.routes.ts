@@ -120,8 +120,7 @@ export function orderRoutes(
     async (req, res) => {
       const order = await orders.findById(req.params.id);
       // Someone else's order is "not found", so ids cannot be probed for existence.
-      if (!order || !mayActFor(callerOf(req), order.userId))
-        throw orderNotFound(req.params.id);
+      if (!order || !mayActFor(callerOf(req), order.userId)) throw orderNotFound(req.params.id);
       res.json(order);
     },
   );

@@ -243,7 +243,7 @@ describe('http app', () => {
         logger: pino({ level: 'silent' }),
         openapi: { title: 'Test API', version: '1.0.0' },
         authorize: (req, access) => {
-          seen.push(`${req.method} ${access}`);
+          seen.push(`${req.method} ${JSON.stringify(access)}`);
           if (access !== 'anonymous' && req.headers['x-test-user'] === undefined) {
             throw errors.unauthorized();
           }
@@ -275,7 +275,7 @@ describe('http app', () => {
         .set('x-test-user', 'alice')
         .send({ customerId: 'c', lines: [{ sku: 'SKU-1', quantity: 1 }] });
       assert.equal(taken.status, 202);
-      assert.deepEqual(seen, ['GET anonymous', 'POST user', 'POST user']);
+      assert.deepEqual(seen, ['GET "anonymous"', 'POST "user"', 'POST "user"']);
       // In an app that checks access, a route that does not declare it is a mistake at start.
       assert.throws(() => {
         http.routes.get('/forgot', { responses: { 200: 'empty' } }, (_req, res) => {

@@ -12,6 +12,12 @@ import { callerOf } from './identity.js';
 
 const OK = z.object({}).loose();
 
+/** What the test app and the platform's problems answer. */
+interface Answer {
+  caller?: unknown;
+  code?: string;
+}
+
 /** A tiny app whose routes each declare who may call them, verifying with `issuer`'s keys. */
 function appFor(issuer: TokenIssuer, metrics: Metrics) {
   const config = z.object(authConfigShape).parse(issuer.env);
@@ -67,19 +73,23 @@ describe('callers proven by their tokens', () => {
   it('believes no identity header: forged ones leave the caller anonymous', async () => {
     const forged = { 'x-user-id': 'alice', 'x-user-roles': 'admin' };
     const open = await request(app).get('/open').set(forged).expect(200);
-    assert.equal(open.body.caller, null);
+    assert.equal((open.body as Answer).caller, null);
     const mine = await request(app).get('/mine').set(forged).expect(401);
-    assert.equal(mine.body.code, 'TOKEN_REQUIRED');
+    assert.equal((mine.body as Answer).code, 'TOKEN_REQUIRED');
     assert.match(String(mine.headers['www-authenticate']), /^Bearer/);
     const stock = await request(app).put('/stock').set(forged).send({ n: 1 }).expect(401);
-    assert.equal(stock.body.code, 'TOKEN_REQUIRED');
+    assert.equal((stock.body as Answer).code, 'TOKEN_REQUIRED');
     await request(app).post('/reservations').set(forged).expect(401);
   });
 
   it('takes a user token for user routes, and the admin role for admin ones', async () => {
     const alice = await issuer.userToken('alice', ['Customer']);
     const mine = await request(app).get('/mine').set(bearer(alice)).expect(200);
-    assert.deepEqual(mine.body.caller, { kind: 'user', userId: 'alice', roles: ['customer'] });
+    assert.deepEqual((mine.body as Answer).caller, {
+      kind: 'user',
+      userId: 'alice',
+      roles: ['customer'],
+    });
     // Refused before the body is parsed: a malformed body changes nothing.
     const stock = await request(app)
       .put('/stock')
@@ -87,27 +97,27 @@ describe('callers proven by their tokens', () => {
       .set('content-type', 'application/json')
       .send('{not json')
       .expect(403);
-    assert.equal(stock.body.code, 'ADMIN_REQUIRED');
+    assert.equal((stock.body as Answer).code, 'ADMIN_REQUIRED');
     const root = await issuer.userToken('root', ['admin']);
     await request(app).put('/stock').set(bearer(root)).send({ n: 1 }).expect(200);
     // A user token is not a service's identity, whatever its roles.
     const asService = await request(app).post('/reservations').set(bearer(root)).expect(403);
-    assert.equal(asService.body.code, 'CALLER_NOT_ALLOWED');
+    assert.equal((asService.body as Answer).code, 'CALLER_NOT_ALLOWED');
   });
 
   it('takes a workload token only from a named service, and only for this service', async () => {
     const orders = await issuer.serviceToken('orders', 'inventory');
     const ok = await request(app).post('/reservations').set(bearer(orders)).expect(200);
-    assert.deepEqual(ok.body.caller, { kind: 'service', service: 'orders' });
+    assert.deepEqual((ok.body as Answer).caller, { kind: 'service', service: 'orders' });
     // A service is not a user: user routes refuse it.
     await request(app).get('/mine').set(bearer(orders)).expect(403);
     const cart = await issuer.serviceToken('cart', 'inventory');
     const other = await request(app).post('/reservations').set(bearer(cart)).expect(403);
-    assert.equal(other.body.code, 'CALLER_NOT_ALLOWED');
+    assert.equal((other.body as Answer).code, 'CALLER_NOT_ALLOWED');
     // Minted for another audience: no good here.
     const elsewhere = await issuer.serviceToken('orders', 'cart');
     const refused = await request(app).post('/reservations').set(bearer(elsewhere)).expect(401);
-    assert.equal(refused.body.code, 'INVALID_TOKEN');
+    assert.equal((refused.body as Answer).code, 'INVALID_TOKEN');
   });
 
   it('refuses forged, expired and foreign tokens with 401, counted by reason', async () => {
@@ -133,9 +143,13 @@ describe('callers proven by their tokens', () => {
     ];
     for (const [token, reason] of cases) {
       const res = await request(app).get('/mine').set(bearer(token)).expect(401);
-      assert.equal(res.body.code, 'INVALID_TOKEN', reason);
+      assert.equal((res.body as Answer).code, 'INVALID_TOKEN', reason);
       const text = await metrics.registry.metrics();
-      assert.match(text, new RegExp(`auth_tokens_refused_total{[^}]*reason="${reason}"[^}]*} 1`), `${reason}:\n${text}`);
+      assert.match(
+        text,
+        new RegExp(`auth_tokens_refused_total{[^}]*reason="${reason}"[^}]*} 1`),
+        `${reason}:\n${text}`,
+      );
     }
     // A bad token is refused even on an anonymous route: it is never taken for nobody.
     await request(app).get('/open').set(bearer('not-a-jwt')).expect(401);

@@ -145,6 +145,13 @@ export function platformStatuses(
   return statuses.sort((a, b) => a - b);
 }
 
+/** The `x-access` (and `x-callers`) extensions of an operation with declared access. */
+function accessExtensions(access: OperationDoc['access']): Record<`x-${string}`, unknown> {
+  if (access === undefined) return {};
+  if (typeof access === 'string') return { 'x-access': access };
+  return { 'x-access': 'services', 'x-callers': [...access.services] };
+}
+
 /** Creates the document builder; the Problem schema is always among its components. */
 export function createOpenApiDocument(info: OpenApiInfo): OpenApiDocument {
   const registry = new OpenAPIRegistry();
@@ -182,6 +189,8 @@ export function createOpenApiDocument(info: OpenApiInfo): OpenApiDocument {
         ...(operation.operationId === undefined ? {} : { operationId: operation.operationId }),
         ...(operation.deprecated === undefined ? {} : { deprecated: operation.deprecated }),
         ...(needsToken ? { security: [{ [BEARER_SCHEME]: [] }] } : {}),
+        // Who may call, for readers and tests: anonymous, user, admin, or services (x-callers).
+        ...accessExtensions(operation.access),
         request: {
           ...(operation.params ? { params: operation.params } : {}),
           ...(operation.query ? { query: operation.query } : {}),

@@ -13,11 +13,7 @@ export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
  * Who may call a route: anyone, any signed-in user, a user with the admin role, or only the
  * named services (each proving who it is with its own workload token).
  */
-export type RouteAccess =
-  | 'anonymous'
-  | 'user'
-  | 'admin'
-  | { readonly services: readonly string[] };
+export type RouteAccess = 'anonymous' | 'user' | 'admin' | { readonly services: readonly string[] };
 
 /**
  * Enforces a route's declared access before anything else of the route runs (body parsing,
