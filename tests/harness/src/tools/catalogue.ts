@@ -74,6 +74,7 @@ const versionsFile = z.object({
   helm3: goTool,
   skaffold: goTool,
   envoy: pypiTool,
+  schemathesis: pypiTool,
   redis: debianTool,
   prometheus: debianTool,
   kubernetes: goTool,

