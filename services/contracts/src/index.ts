@@ -1,4 +1,5 @@
-// @emporium/contracts: the event contracts shared by producers and consumers.
+// @emporium/contracts: the event contracts shared by producers and consumers, and the HTTP
+// bodies two services both document (catalog's product input, which the gateway passes on).
 import { fileURLToPath } from 'node:url';
 
 export { buildAsyncApiDocument, type AsyncApiDocument } from './asyncapi.js';
@@ -15,6 +16,13 @@ export { AmountMinor, Currency, Id, OrderLine, Sku, Timestamp } from './events/c
 export { OrderCancelled, OrderPlaced, ordersTopic } from './events/orders.js';
 export { PaymentAuthorized, PaymentDeclined, paymentsTopic } from './events/payments.js';
 export { ShipmentDispatched, shipmentsTopic } from './events/shipments.js';
+export {
+  Category,
+  ImageUrl,
+  MAX_PRICE_MINOR,
+  ProductInputSchema,
+  ProductReplacementSchema,
+} from './http/products.js';
 
 /** The version of the contracts, stamped into the AsyncAPI document. */
 export const CONTRACTS_VERSION = '1.0.0';

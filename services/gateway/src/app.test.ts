@@ -170,6 +170,9 @@ function startFakeServices(jwks: () => unknown): Promise<HttpStub> {
   });
 }
 
+/** A product body catalog takes (the gateway checks it against the same schema). */
+const MUG = { sku: 'MUG-1', name: 'Mug', priceMinor: 1250, currency: 'EUR' };
+
 describe('gateway HTTP API', () => {
   let redisServer: RedisServer;
   let redis: Redis;
@@ -354,13 +357,14 @@ describe('gateway HTTP API', () => {
       const response = await request(http.app)
         .put('/api/products/p-1')
         .set('authorization', token)
-        .send({ name: 'Mug' });
+        .send(MUG);
       assert.equal(response.status, 200);
       const call = lastCall('/catalog/products/p-1');
       assert.ok(call);
       // The token goes on as it came: catalog verifies it again itself.
       assert.equal(call.headers.authorization, token);
-      assert.deepEqual(call.body, { name: 'Mug' });
+      // Checked against catalog's own schema, so its defaults come filled in.
+      assert.deepEqual(call.body, { ...MUG, description: '', categories: [], images: [] });
     });
 
     it('passes the verified token on, never the identity headers a client sent', async () => {
@@ -629,12 +633,24 @@ describe('gateway HTTP API', () => {
       const created = await request(http.app)
         .post('/api/products')
         .set('authorization', admin)
-        .send({ sku: 'NEW-1' });
+        .send({ ...MUG, sku: 'NEW-1' });
       assert.equal(created.status, 201);
       assert.equal(created.headers.location, '/api/products/p-new');
       expectProblem(
-        await request(http.app).put('/api/products/p-none').set('authorization', admin).send({}),
+        await request(http.app).put('/api/products/p-none').set('authorization', admin).send(MUG),
         404,
+      );
+      // A body catalog would refuse never leaves the gateway: 400 with the field's path.
+      const before = services.calls.length;
+      const bad = await request(http.app)
+        .post('/api/products')
+        .set('authorization', admin)
+        .send({ ...MUG, priceMinor: -1 });
+      expectProblem(bad, 400);
+      assert.equal(services.calls.length, before);
+      assert.deepEqual(
+        (bad.body as { errors: { path: string }[] }).errors.map((e) => e.path),
+        ['body.priceMinor'],
       );
     });
   });

@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { AmountMinor, Currency, Id, Sku } from '@emporium/contracts';
+import {
+  AmountMinor,
+  Category,
+  Currency,
+  Id,
+  ImageUrl,
+  MAX_PRICE_MINOR,
+  Sku,
+} from '@emporium/contracts';
 import { z } from 'zod';
-
-/** The largest price accepted, in minor units (one million in the major unit). */
-export const MAX_PRICE_MINOR = 100_000_000;
-
-/** A category slug: lower-case words joined by dashes (`coffee`, `pour-over`). */
-export const Category = z
-  .string()
-  .max(50)
-  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected a lower-case slug like pour-over');
-
-/** An image reference: a path on the store's own host (`/images/MUG-CER-350.jpg`) or an http(s) URL. */
-export const ImageUrl = z
-  .string()
-  .max(500)
-  .regex(/^(https?:\/\/|\/)[^\s]+$/, 'expected a /path or an http(s) URL');
 
 /** A product as the API returns it and the cache holds it. */
 export const ProductSchema = z

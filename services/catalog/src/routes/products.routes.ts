@@ -1,41 +1,13 @@
 import { actorOf } from '@emporium/platform';
-import { AmountMinor, Currency, Id, Sku } from '@emporium/contracts';
+import { Id, ProductInputSchema, ProductReplacementSchema, Sku } from '@emporium/contracts';
 import type { Routes } from '@emporium/platform';
 import { z } from 'zod';
 import type { CatalogMetrics } from '../catalog.metrics.js';
-import {
-  Category,
-  createProduct,
-  ImageUrl,
-  MAX_PRICE_MINOR,
-  ProductSchema,
-  reviseProduct,
-} from '../domain/product.js';
+import { createProduct, ProductSchema, reviseProduct } from '../domain/product.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, resolveQuery } from '../domain/product-query.js';
 import { concurrentUpdate, productNotFound, skuExists, skuImmutable } from '../errors.js';
 import type { ProductCache } from '../repositories/product-cache.repository.js';
 import type { ProductsRepository } from '../repositories/products.repository.js';
-
-/** The fields a client sends to create a product. */
-export const ProductInputSchema = z
-  .object({
-    sku: Sku,
-    name: z.string().trim().min(1).max(200),
-    description: z.string().trim().max(2000).default(''),
-    priceMinor: AmountMinor.max(MAX_PRICE_MINOR),
-    currency: Currency,
-    categories: z.array(Category).max(20).default([]),
-    images: z.array(ImageUrl).max(10).default([]),
-  })
-  .meta({ id: 'ProductInput' });
-
-/**
- * A full replacement of a product. The SKU may be sent (e.g. a product read back and edited)
- * but must not change; `id` and `updatedAt`, if sent, are ignored.
- */
-export const ProductReplacementSchema = ProductInputSchema.extend({ sku: Sku.optional() }).meta({
-  id: 'ProductReplacement',
-});
 
 /** A page of products. */
 export const ProductPageSchema = z

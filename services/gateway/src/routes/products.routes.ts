@@ -1,4 +1,4 @@
-import { Id, Sku } from '@emporium/contracts';
+import { Id, ProductInputSchema, ProductReplacementSchema, Sku } from '@emporium/contracts';
 import type { Routes } from '@emporium/platform';
 import { z } from 'zod';
 import type { GatewayMetrics } from '../gateway.metrics.js';
@@ -9,8 +9,8 @@ import { ProductPageSchema, ProductSchema, ProductViewSchema, StockSchema } from
 
 /** The query of a product search, checked here so a bad one never reaches the catalog. */
 const ProductQuery = z.object({
-  category: z.string().min(1).max(100).optional(),
-  q: z.string().min(1).max(200).optional(),
+  category: z.string().min(1).max(50).optional(),
+  q: z.string().min(1).max(100).optional(),
   skus: z
     .string()
     .regex(
@@ -21,9 +21,6 @@ const ProductQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).optional(),
   offset: z.coerce.number().int().min(0).optional(),
 });
-
-/** A product as an admin writes it; catalog validates the fields and answers its own 400s. */
-const ProductWrite = z.record(z.string(), z.unknown()).meta({ id: 'ProductWrite' });
 
 const ANONYMOUS = 'Anonymous access allowed.';
 const ADMIN =
@@ -118,7 +115,7 @@ export function productRoutes(routes: Routes, upstreams: Upstreams, metrics: Gat
       access: 'admin',
       summary: 'Create a product (admin)',
       description: ADMIN,
-      body: ProductWrite,
+      body: ProductInputSchema,
       responses: { 201: ProductSchema, 401: 'problem', 403: 'problem', 429: 'problem' },
     },
     async (req, res) => {
@@ -143,7 +140,7 @@ export function productRoutes(routes: Routes, upstreams: Upstreams, metrics: Gat
       summary: 'Update a product (admin)',
       description: ADMIN,
       params: z.object({ id: Id }),
-      body: ProductWrite,
+      body: ProductReplacementSchema,
       responses: {
         200: ProductSchema,
         401: 'problem',
