@@ -217,6 +217,7 @@ describe('orders HTTP API', () => {
         baseUrl,
         timeoutMs: settings.UPSTREAM_TIMEOUT_MS,
         backoffMs: 10,
+        tokens: serviceTokensFrom(tokenDir),
         metrics: appMetrics ?? metrics,
         logger,
       });
@@ -224,10 +225,7 @@ describe('orders HTTP API', () => {
       orders,
       cart: cartGateway(upstream('cart', settings.UPSTREAM_CART_URL)),
       catalog: catalogGateway(upstream('catalog', settings.UPSTREAM_CATALOG_URL)),
-      inventory: inventoryGateway(
-        upstream('inventory', settings.UPSTREAM_INVENTORY_URL),
-        serviceTokensFrom(tokenDir),
-      ),
+      inventory: inventoryGateway(upstream('inventory', settings.UPSTREAM_INVENTORY_URL)),
       metrics: appMetrics ?? metrics,
       logger,
     });

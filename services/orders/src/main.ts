@@ -22,13 +22,15 @@ const { logger, metrics, readiness, faults } = runtime;
 const orders = ordersRepository(runtime.mongo(config).db(config.MONGO_DATABASE));
 await orders.ensureIndexes();
 
-const upstream = upstreamClients(config, { metrics, logger });
+// Every call carries orders' own workload token, unless it carries the user's (cart's).
+const upstream = upstreamClients(config, {
+  metrics,
+  logger,
+  tokens: serviceTokensFrom(config.SERVICE_TOKEN_DIR),
+});
 const cart = cartGateway(upstream('cart', config.UPSTREAM_CART_URL));
 const catalog = catalogGateway(upstream('catalog', config.UPSTREAM_CATALOG_URL));
-const inventory = inventoryGateway(
-  upstream('inventory', config.UPSTREAM_INVENTORY_URL),
-  serviceTokensFrom(config.SERVICE_TOKEN_DIR),
-);
+const inventory = inventoryGateway(upstream('inventory', config.UPSTREAM_INVENTORY_URL));
 
 const kafka = await runtime.kafka(config, {
   produces: [ordersTopic],

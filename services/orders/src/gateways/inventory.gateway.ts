@@ -1,4 +1,4 @@
-import type { ServiceTokens, UpstreamClient } from '@emporium/platform';
+import type { UpstreamClient } from '@emporium/platform';
 import { z } from 'zod';
 import type { CartLine } from '../domain/order.js';
 import { upstreamRejected } from '../errors.js';
@@ -44,13 +44,12 @@ export interface InventoryGateway {
 
 /**
  * Creates the inventory gateway over an upstream client of the inventory service. Reservations
- * are orders' own business, so it calls with its own workload token (audience `inventory`),
- * which inventory verifies; no user's token would do.
+ * are orders' own business: the client calls with orders' own workload token (audience
+ * `inventory`, see upstreamClients' `tokens`), which inventory verifies; no user's would do.
  */
-export function inventoryGateway(client: UpstreamClient, tokens: ServiceTokens): InventoryGateway {
+export function inventoryGateway(client: UpstreamClient): InventoryGateway {
   return {
     reserve: async (orderId, lines) => {
-      const authorization = await tokens.authorization('inventory');
       const response = await client.request({
         method: 'POST',
         path: '/reservations',
@@ -59,10 +58,7 @@ export function inventoryGateway(client: UpstreamClient, tokens: ServiceTokens):
         // to a dropped connection may be sent again without reserving twice. The header says
         // so to whoever retries: this client, and behind a sidecar Envoy, which retries a POST
         // only with an Idempotency-Key (the apps retry nothing there).
-        headers: {
-          'idempotency-key': orderId,
-          ...(authorization === undefined ? {} : { authorization }),
-        },
+        headers: { 'idempotency-key': orderId },
         schema: ReservationSchema,
       });
       if (response.ok) {

@@ -161,6 +161,32 @@ describe('upstream client', () => {
     assert.equal(seenHeaders.get('/echo')?.['content-type'], 'application/json');
   });
 
+  it("carries the service's own workload token for the upstream, unless a user's is passed on", async () => {
+    const asked: string[] = [];
+    const tokens = {
+      authorization: (audience: string) => {
+        asked.push(audience);
+        return Promise.resolve(`Bearer token-for-${audience}`);
+      },
+    };
+    await client({ tokens }).request({ method: 'GET', path: '/products/p-1' });
+    assert.equal(seenHeaders.get('/products/p-1')?.authorization, 'Bearer token-for-catalog');
+    assert.deepEqual(asked, ['catalog']);
+    await client({ tokens }).request({
+      method: 'GET',
+      path: '/products/p-1',
+      headers: { Authorization: 'Bearer users-own' },
+    });
+    assert.equal(seenHeaders.get('/products/p-1')?.authorization, 'Bearer users-own');
+    assert.deepEqual(asked, ['catalog'], 'not asked again: the user is the caller');
+    // No token for that upstream: the call goes anonymous.
+    await client({ tokens: { authorization: () => Promise.resolve(undefined) } }).request({
+      method: 'GET',
+      path: '/products/p-1',
+    });
+    assert.equal(seenHeaders.get('/products/p-1')?.authorization, undefined);
+  });
+
   it('times out with 504 UPSTREAM_TIMEOUT, without retrying', async () => {
     const started = Date.now();
     await assert.rejects(client().request({ method: 'GET', path: '/slow' }), (error: unknown) => {

@@ -18,6 +18,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { ServiceTokens } from '../auth/service-tokens.js';
 import { AppError, PlatformErrorCode, errors } from '../errors.js';
 import { LATENCY_BUCKETS_SECONDS, traceExemplar, type Metrics } from '../telemetry/metrics.js';
 
@@ -93,8 +94,13 @@ export interface UpstreamClientOptions {
   backoffMs?: number;
   /** Seconds a client is told to wait when this upstream is unreachable. */
   retryAfterSeconds?: number;
-  /** Headers sent with every call (e.g. a service token). */
+  /** Headers sent with every call. */
   headers?: Record<string, string>;
+  /**
+   * This service's own identity, sent as `Authorization` on every call that does not carry
+   * one already (a user's token, passed on): its workload token for the upstream `name`.
+   */
+  tokens?: ServiceTokens;
   metrics: Metrics;
   logger: Logger;
 }
@@ -214,6 +220,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           ...options.headers,
           ...request.headers,
         };
+        if (
+          options.tokens &&
+          !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')
+        ) {
+          const authorization = await options.tokens.authorization(name);
+          if (authorization !== undefined) headers.authorization = authorization;
+        }
         if (request.body !== undefined) headers['content-type'] = 'application/json';
         propagation.inject(context.active(), headers);
         const timeout = AbortSignal.timeout(request.timeoutMs ?? timeoutMs);
@@ -392,7 +405,7 @@ export interface UpstreamSettings {
  */
 export function upstreamClients(
   config: UpstreamSettings,
-  deps: Pick<UpstreamClientOptions, 'metrics' | 'logger'>,
+  deps: Pick<UpstreamClientOptions, 'metrics' | 'logger' | 'tokens'>,
 ): (name: string, baseUrl: string) => UpstreamClient {
   return (name, baseUrl) =>
     createUpstreamClient({
