@@ -1,10 +1,4 @@
-import {
-  createHttpApp,
-  type HttpApp,
-  type AppDeps,
-  callerVerifierOptions,
-  createCallerVerifier,
-} from '@emporium/platform';
+import { type AppDeps, callersFor, createHttpApp, type HttpApp } from '@emporium/platform';
 import { catalogMetrics } from './catalog.metrics.js';
 import type { Config } from './config.js';
 import type { ProductCache } from './repositories/product-cache.repository.js';
@@ -21,7 +15,7 @@ export interface Deps extends AppDeps {
 export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
   const http = createHttpApp({
     service: 'catalog',
-    callers: createCallerVerifier(callerVerifierOptions(config, 'catalog')),
+    callers: callersFor(config, 'catalog'),
     version: config.SERVICE_VERSION,
     metrics: deps.metrics,
     logger: deps.logger,

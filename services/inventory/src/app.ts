@@ -1,10 +1,4 @@
-import {
-  createHttpApp,
-  type HttpApp,
-  type AppDeps,
-  callerVerifierOptions,
-  createCallerVerifier,
-} from '@emporium/platform';
+import { type AppDeps, callersFor, createHttpApp, type HttpApp } from '@emporium/platform';
 import type { Config } from './config.js';
 import { inventoryMetrics } from './inventory.metrics.js';
 import type { ReservationsRepository } from './repositories/reservations.repository.js';
@@ -22,7 +16,7 @@ export interface Deps extends AppDeps {
 export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
   const http = createHttpApp({
     service: 'inventory',
-    callers: createCallerVerifier(callerVerifierOptions(config, 'inventory')),
+    callers: callersFor(config, 'inventory'),
     version: config.SERVICE_VERSION,
     metrics: deps.metrics,
     logger: deps.logger,

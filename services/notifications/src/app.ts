@@ -1,10 +1,4 @@
-import {
-  createHttpApp,
-  type HttpApp,
-  type AppDeps,
-  callerVerifierOptions,
-  createCallerVerifier,
-} from '@emporium/platform';
+import { type AppDeps, callersFor, createHttpApp, type HttpApp } from '@emporium/platform';
 import type { Config } from './config.js';
 import type { NotificationsRepository } from './repositories/notifications.repository.js';
 import { notificationRoutes } from './routes/notifications.routes.js';
@@ -18,7 +12,7 @@ export interface Deps extends AppDeps {
 export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
   const http = createHttpApp({
     service: 'notifications',
-    callers: createCallerVerifier(callerVerifierOptions(config, 'notifications')),
+    callers: callersFor(config, 'notifications'),
     version: config.SERVICE_VERSION,
     metrics: deps.metrics,
     logger: deps.logger,

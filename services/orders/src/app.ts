@@ -1,10 +1,4 @@
-import {
-  createHttpApp,
-  type HttpApp,
-  type AppDeps,
-  callerVerifierOptions,
-  createCallerVerifier,
-} from '@emporium/platform';
+import { type AppDeps, callersFor, createHttpApp, type HttpApp } from '@emporium/platform';
 import type { Config } from './config.js';
 import type { CartGateway } from './gateways/cart.gateway.js';
 import type { CatalogGateway } from './gateways/catalog.gateway.js';
@@ -26,7 +20,7 @@ export interface Deps extends AppDeps {
 export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
   const http = createHttpApp({
     service: 'orders',
-    callers: createCallerVerifier(callerVerifierOptions(config, 'orders')),
+    callers: callersFor(config, 'orders'),
     version: config.SERVICE_VERSION,
     metrics: deps.metrics,
     logger: deps.logger,

@@ -191,6 +191,7 @@ export {
 } from './auth/token-errors.js';
 export {
   authConfigShape,
+  callersFor,
   callerVerifierOptions,
   checkAuth,
   JWT_ALGORITHM,

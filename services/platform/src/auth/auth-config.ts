@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { envVar } from '../config/config.js';
-import type { CallerVerifierOptions } from './verifiers.js';
+import {
+  createCallerVerifier,
+  type CallerVerifier,
+  type CallerVerifierOptions,
+} from './verifiers.js';
 
 /** The JWS algorithms a token may be signed with (asymmetric only: no service holds a secret). */
 export const JWT_ALGORITHM = z.enum([
@@ -144,4 +148,9 @@ export function callerVerifierOptions(env: AuthConfig, service: string): CallerV
           }
         : undefined,
   };
+}
+
+/** The verifier of the callers of the service called `service`, from its parsed config. */
+export function callersFor(env: AuthConfig, service: string): CallerVerifier {
+  return createCallerVerifier(callerVerifierOptions(env, service));
 }
