@@ -13,6 +13,7 @@ import {
 } from '@emporium/contracts';
 import { eventually, freePort, serviceMain } from '@emporium/harness';
 import { DLQ_HEADERS } from '@emporium/platform';
+import { startTokenIssuer, type TokenIssuer } from '@emporium/platform/testing';
 import {
   startEventsFixture,
   type EventsFixture,
@@ -25,6 +26,8 @@ import { paymentsHandler, shipmentsHandler } from './saga.handler.js';
 
 describe('orders saga events', () => {
   let fx: EventsFixture;
+  /** The identity providers main.ts is told to trust (it needs them to start). */
+  let issuer: TokenIssuer;
   let orders: OrdersRepository;
   /** What other services see on orders.v1, and what orders dead-lettered. */
   let published: EventWatcher;
@@ -49,7 +52,10 @@ describe('orders saga events', () => {
     deadLettered = await fx.watch(runner.deadLetterTopic);
   });
 
-  after(() => fx.stop());
+  before(async () => {
+    issuer = await startTokenIssuer();
+  });
+  after(() => Promise.all([fx.stop(), issuer.stop()]));
 
   /** A stored PENDING order, as POST /orders leaves it. */
   const placed = async (): Promise<string> => {
@@ -214,6 +220,7 @@ describe('orders saga events', () => {
     const child = spawn(process.execPath, serviceMain('orders').args, {
       env: {
         PATH: process.env.PATH,
+        ...issuer.env,
         OTEL_SERVICE_NAME: 'orders',
         TELEMETRY_ENABLED: 'false',
         PORT: String(await freePort()),
