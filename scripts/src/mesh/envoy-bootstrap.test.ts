@@ -407,6 +407,53 @@ describe('the Envoy sidecar, for real (cart calling catalog)', function () {
     started.pop();
   });
 
+  it('retries an idempotent or keyed call the app reset without an answer, never a bare POST', async () => {
+    const ingressPort = await freePort();
+    // An app whose every other connection is reset before it answers, as a port handed over
+    // in a rolling restart resets what was queued at the old process's socket.
+    let seen = 0;
+    const calls: string[] = [];
+    const server = createServer((req, res) => {
+      seen += 1;
+      calls.push(`${req.method ?? ''} ${String(seen)}`);
+      if (seen % 2 === 1) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const envoy = await startEnvoy({
+      bootstrap: plain(
+        envoyBootstrap('cart', SERVICES, {
+          ingress: { address: '127.0.0.1', port: ingressPort },
+          app: { address: '127.0.0.1', port: (server.address() as AddressInfo).port },
+          egress: { address: '127.0.0.1', port: await freePort() },
+          upstreams: { catalog: { address: '127.0.0.1', port: await freePort() } },
+        }),
+      ),
+      name: 'envoy-ingress-retry',
+    });
+    started.push(envoy);
+    const ingress = `http://127.0.0.1:${String(ingressPort)}`;
+    try {
+      const put = await fetch(`${ingress}/carts/u/lines/A`, { method: 'PUT', body: '{}' });
+      assert.equal(put.status, 200, 'a PUT reset before its answer is sent again');
+      const keyed = await fetch(`${ingress}/orders`, {
+        method: 'POST',
+        headers: { 'idempotency-key': 'k-1' },
+      });
+      assert.equal(keyed.status, 200, 'so is a POST with an Idempotency-Key');
+      const bare = await fetch(`${ingress}/orders`, { method: 'POST' });
+      assert.equal(bare.status, 503, 'a bare POST may have taken effect: not sent again');
+      assert.deepEqual(calls, ['PUT 1', 'PUT 2', 'POST 3', 'POST 4', 'POST 5']);
+    } finally {
+      await envoy.stop();
+      started.pop();
+      await close(server);
+    }
+  });
+
   it("sends Envoy spans to Jaeger inside the caller's W3C trace", async () => {
     const jaeger: JaegerServer = await startJaeger();
     started.unshift(jaeger);

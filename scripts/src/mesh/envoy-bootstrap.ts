@@ -112,7 +112,8 @@ export interface EnvoyAddress {
 export interface EnvoyRetryPolicy {
   readonly retry_on: string;
   readonly num_retries: number;
-  readonly per_try_timeout: string;
+  /** Unset: each try may take the whole route timeout. */
+  readonly per_try_timeout?: string;
 }
 
 /** config.route.v3.Route (the fields used here). */
@@ -308,6 +309,14 @@ export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'] as
 /** What idempotent egress routes retry on: no answer, or a 502/503/504. */
 export const RETRY_ON = 'connect-failure,refused-stream,reset,gateway-error';
 
+/**
+ * What idempotent ingress routes retry on: the local app gave no answer at all. A new process
+ * taking over the port (SO_REUSEPORT, a rolling restart) leaves connections queued at the old
+ * one's socket, which the kernel resets when that socket closes; the app's own answers (a 503
+ * while a database is down) go back untouched.
+ */
+export const INGRESS_RETRY_ON = 'connect-failure,refused-stream,reset';
+
 /** The cluster of the local app; no upstream may take this name. */
 export const APP_CLUSTER = 'local_app';
 
@@ -496,24 +505,33 @@ function statsListener(at: HostPort): EnvoyListener {
 /** The header that makes any call safe to repeat: the upstream answers a repeat as the first. */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
-/**
- * The three routes of an egress listener: idempotent methods and calls carrying an
- * Idempotency-Key retry, the rest do not.
- */
+/** The three routes of an egress listener (see {@link retryingRoutes}). */
 function egressRoutes(upstream: string, settings: EnvoySettings): EnvoyRoute[] {
   const timeout = duration(settings.routeTimeoutMs ?? 2000);
-  const route = { cluster: upstream, timeout, auto_host_rewrite: true };
-  const retrying = {
-    ...route,
-    retry_policy: {
+  return retryingRoutes(
+    upstream,
+    { cluster: upstream, timeout, auto_host_rewrite: true },
+    {
       retry_on: RETRY_ON,
       num_retries: settings.retries?.numRetries ?? 2,
       per_try_timeout: duration(settings.perTryTimeoutMs ?? 500),
     },
-  };
+  );
+}
+
+/**
+ * Three routes to one cluster: idempotent methods and calls carrying an Idempotency-Key retry
+ * under `retry`, the rest do not.
+ */
+function retryingRoutes(
+  name: string,
+  route: EnvoyRoute['route'],
+  retry: EnvoyRetryPolicy,
+): EnvoyRoute[] {
+  const retrying = { ...route, retry_policy: retry };
   return [
     {
-      name: `${upstream}_idempotent`,
+      name: `${name}_idempotent`,
       match: {
         prefix: '/',
         headers: [
@@ -525,15 +543,15 @@ function egressRoutes(upstream: string, settings: EnvoySettings): EnvoyRoute[] {
       },
       route: retrying,
     },
-    // A POST with an Idempotency-Key (orders' stock reservation) is safe to send again, so the
-    // app need not retry it itself behind the sidecar.
+    // A POST with an Idempotency-Key (a checkout, orders' stock reservation) is safe to send
+    // again, so the app need not retry it itself behind the sidecar.
     {
-      name: `${upstream}_idempotency_key`,
+      name: `${name}_idempotency_key`,
       match: { prefix: '/', headers: [{ name: IDEMPOTENCY_KEY_HEADER, present_match: true }] },
       route: retrying,
     },
     // A POST may have taken effect before the failure: trying it again could do it twice.
-    { name: `${upstream}_other`, match: { prefix: '/' }, route },
+    { name: `${name}_other`, match: { prefix: '/' }, route },
   ];
 }
 
@@ -594,8 +612,9 @@ export function egressPorts(
 /**
  * The Envoy v3 bootstrap of `service`'s sidecar, a pure function of the topology and settings.
  *
- * - Ingress listener `ingress` on `settings.ingress` → cluster `local_app` (HTTP/1.1), no
- *   retries (the caller's sidecar retries).
+ * - Ingress listener `ingress` on `settings.ingress` → cluster `local_app` (HTTP/1.1); an
+ *   idempotent or keyed call retries only when the app gave no answer at all
+ *   ({@link INGRESS_RETRY_ON}), e.g. a connection reset by a process handing its port over.
  * - One egress listener `egress_<upstream>` per upstream, on consecutive ports from
  *   `settings.egress.port` (see {@link egressPorts}), so the platform's upstream client just
  *   gets `UPSTREAM_<NAME>_URL=http://127.0.0.1:<port>` and needs no Host header or prefix.
@@ -622,13 +641,14 @@ export function envoyBootstrap(
       'ingress',
       'INBOUND',
       settings.ingress,
-      [
+      retryingRoutes(
+        'app',
+        { cluster: APP_CLUSTER, timeout: duration(settings.ingressTimeoutMs ?? 15_000) },
         {
-          name: 'app',
-          match: { prefix: '/' },
-          route: { cluster: APP_CLUSTER, timeout: duration(settings.ingressTimeoutMs ?? 15_000) },
+          retry_on: INGRESS_RETRY_ON,
+          num_retries: settings.retries?.numRetries ?? 2,
         },
-      ],
+      ),
       service,
       settings,
     ),

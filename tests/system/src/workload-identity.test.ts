@@ -61,7 +61,8 @@ describe('workload identity: Kubernetes service account tokens, verified by the 
     // What the chart mounts at /var/run/secrets/emporium/kube-api: a token and the cluster CA.
     dir = await tempDir('workload-identity');
     const kubeconfig = await readFile(kube.kubeconfig, 'utf8');
-    const ca = /certificate-authority-data:\s*(\S+)/.exec(kubeconfig)?.[1] ?? '';
+    // YAML or JSON: the base64 after the key, quoted or not.
+    const ca = /certificate-authority-data"?:\s*"?([A-Za-z0-9+/=]+)/.exec(kubeconfig)?.[1] ?? '';
     await writeFile(join(dir, 'ca.crt'), Buffer.from(ca, 'base64'));
     await writeFile(join(dir, 'token'), await token('inventory'));
     stack = await startServices({

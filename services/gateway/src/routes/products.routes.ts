@@ -116,7 +116,13 @@ export function productRoutes(routes: Routes, upstreams: Upstreams, metrics: Gat
       summary: 'Create a product (admin)',
       description: ADMIN,
       body: ProductInputSchema,
-      responses: { 201: ProductSchema, 401: 'problem', 403: 'problem', 429: 'problem' },
+      responses: {
+        201: ProductSchema,
+        401: 'problem',
+        403: 'problem',
+        409: { description: 'SKU_EXISTS: a product with this SKU exists (catalog’s answer).' },
+        429: 'problem',
+      },
     },
     async (req, res) => {
       const upstream = await upstreams.catalog.request({
@@ -146,6 +152,10 @@ export function productRoutes(routes: Routes, upstreams: Upstreams, metrics: Gat
         401: 'problem',
         403: 'problem',
         404: 'problem',
+        409: {
+          description:
+            'SKU_IMMUTABLE: the SKU cannot change; CONCURRENT_UPDATE: another write came first (catalog’s answers).',
+        },
         429: 'problem',
       },
     },
