@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { pino } from 'pino';
 import request from 'supertest';
+import { ensureTool } from '@emporium/harness';
 import { z } from 'zod';
 import { errors } from '../errors.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
@@ -365,6 +367,50 @@ describe('http app', () => {
   });
 
   describe('/metrics', () => {
+    it('answers a plain client in the Prometheus text format, which promtool checks clean', async () => {
+      const metrics = createMetrics({ service: 'promtool' });
+      const { app } = createHttpApp({
+        service: 'promtool',
+        version: '1',
+        metrics,
+        logger: pino({ level: 'silent' }),
+        openapi: { title: 'promtool', version: '1' },
+      });
+      metrics
+        .counter({ name: 'orders_placed_total', help: 'Orders placed.', labelNames: ['currency'] })
+        .inc({ currency: 'EUR' });
+      await request(app).get('/livez');
+      const res = await request(app).get('/metrics');
+      assert.equal(res.status, 200);
+      assert.match(res.headers['content-type'] ?? '', /^text\/plain; version=0\.0\.4/);
+      // Counters keep their `_total` in this format too (OpenMetrics adds it to the family).
+      assert.match(res.text, /^orders_placed_total\{currency="EUR",service="promtool"\} 1$/m);
+      assert.doesNotMatch(res.text, /# EOF|# \{trace_id/);
+      const { promtool } = await ensureTool('prometheus');
+      const check = spawnSync(promtool, ['check', 'metrics'], {
+        input: res.text,
+        encoding: 'utf8',
+      });
+      const findings = `${check.stdout}${check.stderr}`.trim().split('\n').filter(Boolean);
+      // What is left is prom-client's own runtime gauges, named `_total` by prom-client (counts
+      // of handles, requests and resources right now, so gauges): its names, not ours to change.
+      const PROM_CLIENT_GAUGES =
+        /^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/;
+      assert.deepEqual(
+        findings.filter((line) => !PROM_CLIENT_GAUGES.test(line)),
+        [],
+        `promtool check metrics (exit ${String(check.status)})`,
+      );
+      // The same counter, read by both formats at once, keeps its name in each.
+      const [text, open] = await Promise.all([
+        request(app).get('/metrics'),
+        request(app).get('/metrics').set('accept', 'application/openmetrics-text'),
+      ]);
+      assert.match(text.text, /^# TYPE orders_placed_total counter$/m);
+      assert.match(open.text, /^# TYPE orders_placed counter$/m);
+      assert.match(open.text, /^orders_placed_total\{/m);
+    });
+
     it('exposes the server histogram by route template, in OpenMetrics', async () => {
       const { app } = build();
       await request(app).get('/products/p-1');
@@ -372,9 +418,13 @@ describe('http app', () => {
       await request(app).get('/products/bad');
       await request(app).get('/nowhere/at/all');
       await request(app).get('/livez');
-      const res = await request(app).get('/metrics');
+      // As Prometheus asks: OpenMetrics first, the text format as a fallback.
+      const res = await request(app)
+        .get('/metrics')
+        .set('accept', 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5');
       assert.equal(res.status, 200);
       assert.match(res.headers['content-type'] ?? '', /application\/openmetrics-text/);
+      assert.match(res.text, /# EOF\n$/);
       const count = (labels: string): number => {
         const line = res.text
           .split('\n')

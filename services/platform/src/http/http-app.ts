@@ -146,9 +146,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     sendProblem(res, error, instanceOf(req));
   });
 
-  app.get('/metrics', async (_req, res) => {
-    const body = await metrics.registry.metrics();
-    res.type(metrics.registry.contentType).send(body);
+  app.get('/metrics', async (req, res) => {
+    const { contentType, body } = await metrics.exposition(req.headers.accept);
+    res.type(contentType).send(body);
   });
 
   app.get('/openapi.json', (_req, res) => {

@@ -24,6 +24,27 @@ export interface Metrics {
   gauge<L extends string>(config: GaugeConfiguration<L>): Gauge<L>;
   /** The exposition text of one metric by its exposed name (counters with `_total`). */
   text(name: string): Promise<string>;
+  /**
+   * The whole registry for a scraper, in the format its `Accept` header asks for: OpenMetrics
+   * (with exemplars) when it names `application/openmetrics-text`, as Prometheus does, else the
+   * Prometheus text format 0.0.4 that every other client (curl, promtool) reads.
+   */
+  exposition(accept: string | undefined): Promise<{ contentType: string; body: string }>;
+}
+
+/** Whether an `Accept` header asks for OpenMetrics (any version, any non-zero q). */
+export function acceptsOpenMetrics(accept: string | undefined): boolean {
+  return (accept ?? '').split(',').some((range) => {
+    const [type = '', ...params] = range.split(';').map((part) => part.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    return type === 'application/openmetrics-text' && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
+
+/** A counter as prom-client keeps it: its name is rewritten by each OpenMetrics rendering. */
+interface RenamableMetric {
+  name: string;
+  readonly type?: string;
 }
 
 /** Options of {@link createMetrics}. */
@@ -49,6 +70,33 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const getOrCreate = <M extends Metric>(name: string, create: () => M): M =>
     (registry.getSingleMetric(name) as M | undefined) ?? create();
 
+  // One rendering at a time: the Prometheus text format is rendered by switching the shared
+  // registry's format for the duration, which a concurrent OpenMetrics scrape must not see.
+  let rendering: Promise<unknown> = Promise.resolve();
+  const serially = <T>(render: () => Promise<T>): Promise<T> => {
+    const next = rendering.then(render, render);
+    rendering = next.catch(() => undefined);
+    return next;
+  };
+  const prometheusText = async (): Promise<string> => {
+    // prom-client keeps counters without `_total` and adds it only in OpenMetrics; the
+    // Prometheus text format wants the suffix in the name itself, so it is lent for the render.
+    const counters = (registry.getMetricsAsArray() as unknown as RenamableMetric[]).filter(
+      (metric) => metric.type === 'counter',
+    );
+    const names = counters.map((counter) => counter.name);
+    for (const counter of counters) counter.name = `${counter.name.replace(/_total$/, '')}_total`;
+    registry.setContentType(
+      Registry.PROMETHEUS_CONTENT_TYPE as typeof Registry.OPENMETRICS_CONTENT_TYPE,
+    );
+    try {
+      return await registry.metrics();
+    } finally {
+      registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+      counters.forEach((counter, i) => (counter.name = names[i] ?? counter.name));
+    }
+  };
+
   return {
     registry,
     histogram: (config) =>
@@ -67,6 +115,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     text: (name) =>
       registry.getSingleMetricAsString(
         registry.getSingleMetric(name) ? name : name.replace(/_total$/, ''),
+      ),
+    exposition: (accept) =>
+      serially(async () =>
+        acceptsOpenMetrics(accept)
+          ? { contentType: registry.contentType, body: await registry.metrics() }
+          : { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: await prometheusText() },
       ),
   };
 }
