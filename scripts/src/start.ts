@@ -1,5 +1,16 @@
-import { mkdir } from 'node:fs/promises';
-import { ALL_TOOLS, KUBERNETES_TOOLS, ensureTool, portFree } from '@emporium/harness';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ALL_TOOLS,
+  KUBERNETES_TOOLS,
+  ensureTool,
+  killAll,
+  livePids,
+  portFree,
+  repoRoot,
+} from '@emporium/harness';
 import { CliError, progress, runCli } from './cli.js';
 import { fixedStackPorts, type StackPorts } from './stack/ports.js';
 import {
@@ -71,9 +82,100 @@ function portsNeeded(ports: StackPorts, chosen: Selection): [string, number][] {
   return needed;
 }
 
+/** The parent of process `pid`, from /proc (Linux); undefined where it cannot be read. */
+function parentOf(pid: number): number | undefined {
+  try {
+    // `pid (comm) state ppid …`: the name may hold spaces and parentheses, so split after it.
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Resolves when this launcher should stop: a signal (SIGINT, SIGTERM, SIGHUP), or the process
+ * that started it gone (tsx, or npm above it: a terminal closed, a process manager's kill -9).
+ * A second Ctrl-C a second or more after the first forces it: every process is SIGKILLed.
+ */
+function stopRequested(): Promise<string> {
+  // npm runs `exec tsx …`, and tsx runs this file: watch both.
+  const ancestors = [process.ppid, parentOf(process.ppid)].filter(
+    (pid): pid is number => pid !== undefined && pid > 1,
+  );
+  return new Promise((resolve) => {
+    let firstAt: number | undefined;
+    const stop = (why: string): void => {
+      if (firstAt === undefined) {
+        firstAt = Date.now();
+        process.stderr.write(`\n${why}: stopping (again to force)\n`);
+        resolve(why);
+        return;
+      }
+      // One Ctrl-C arrives twice: from the terminal and relayed by tsx. A second press is later.
+      if (Date.now() - firstAt < 1000) return;
+      process.stderr.write(`\n${why} again: killing every process\n`);
+      killAll();
+      process.exit(130);
+    };
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+    const watchdog = setInterval(() => {
+      const gone = ancestors.find((pid) => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      if (gone !== undefined || (ancestors[0] !== undefined && process.ppid !== ancestors[0])) {
+        clearInterval(watchdog);
+        stop(`the process that started this one (${String(gone ?? ancestors[0])}) is gone`);
+      }
+    }, 500);
+    watchdog.unref();
+  });
+}
+
+/** The reaper of {@link startReaper}: the list it reads, refreshed, and its end. */
+interface Reaper {
+  /** Writes the list of this launcher's processes now (it is also refreshed twice a second). */
+  update(): Promise<void>;
+  /** Removes the list, which ends the reaper: the stack was stopped by the launcher itself. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the reaper (scripts/bootstrap/reaper.mjs), detached, and keeps the list of this
+ * launcher's processes it reads up to date. Should the launcher die unstopped, the reaper
+ * stops what it had started.
+ */
+async function startReaper(pidFile: string): Promise<Reaper> {
+  const write = (): Promise<void> => writeFile(pidFile, JSON.stringify(livePids()));
+  await write();
+  const reaper = spawn(
+    process.execPath,
+    [join(repoRoot(), 'scripts', 'bootstrap', 'reaper.mjs'), String(process.pid), pidFile],
+    { detached: true, stdio: 'ignore' },
+  );
+  reaper.unref();
+  const timer = setInterval(() => {
+    void write().catch(() => undefined);
+  }, 500);
+  timer.unref();
+  return {
+    update: write,
+    stop: async () => {
+      clearInterval(timer);
+      await rm(pidFile, { force: true });
+    },
+  };
+}
+
 // `npm start`: the infrastructure, then every service (from its TypeScript sources), then an
-// Envoy sidecar per service, on the fixed ports of stack/ports.ts; Ctrl-C or SIGTERM stops it
-// all in reverse order.
+// Envoy sidecar per service, on the fixed ports of stack/ports.ts; Ctrl-C, SIGTERM or SIGHUP
+// (to npm or to this process) stops it all in reverse order.
 runCli('start', async () => {
   const chosen = selection(process.argv.slice(2));
   const ports = fixedStackPorts();
@@ -88,6 +190,8 @@ runCli('start', async () => {
     await ensureTool(tool, progress);
   }
   await mkdir(LOCAL_STACK_DATA, { recursive: true });
+  const reaper = await startReaper(join(LOCAL_STACK_DATA, 'stack.pids'));
+  const stopping = stopRequested();
 
   const began = performance.now();
   const stack = await startStack({
@@ -98,6 +202,8 @@ runCli('start', async () => {
     sidecars: chosen.sidecars,
     progress,
   });
+  // Listed before anyone is told it is up: from now on no kill of this launcher leaves one.
+  await reaper.update();
   const seconds = ((performance.now() - began) / 1000).toFixed(1);
   const width = Math.max(...stack.parts.map((part) => part.name.length));
   process.stdout.write(
@@ -120,20 +226,11 @@ runCli('start', async () => {
       ].join('\n'),
     );
   }
-  process.stdout.write('\nCtrl-C stops everything.\n');
+  process.stdout.write(
+    `\nCtrl-C stops everything (SIGTERM or SIGHUP to npm or to this launcher, pid ${String(process.pid)}, too).\n`,
+  );
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    // Ctrl-C reaches every process of the terminal's group, and tsx forwards it once more: keep
-    // handling signals, or the second one would kill this process before it stopped the rest.
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      process.stderr.write(`\n${signal}: stopping\n`);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await stopping;
   await stack.stop();
+  await reaper.stop();
 });

@@ -51,6 +51,8 @@ export {
   freePort,
   freePortBlock,
   httpOk,
+  killAll,
+  livePids,
   portFree,
   startProcess,
   tempDir,

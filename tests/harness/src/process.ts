@@ -97,8 +97,18 @@ const live = new Set<ChildProcess>();
 
 // Last line of defence: whatever a test forgot to stop dies with the test process.
 process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
+  killAll();
 });
+
+/** The pids of every process this one started and that still runs (not detached ones). */
+export function livePids(): number[] {
+  return [...live].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
+}
+
+/** SIGKILL to every process this one started that still runs: the forced stop. */
+export function killAll(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
 
 /** How many log lines a failure quotes. */
 const LOG_TAIL = 20;

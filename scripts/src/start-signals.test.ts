@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { eventually, portFree, repoRoot } from '@emporium/harness';
+import { STACK_PORTS } from './stack/ports.js';
+
+/** A running `npm start -- --only redis`: the smallest stack, on its fixed port. */
+interface Started {
+  readonly npm: ChildProcess;
+  /** The launcher's pid (the node process running scripts/src/start.ts). */
+  readonly launcher: number;
+  readonly exited: Promise<number | string | null>;
+  output(): string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function npmStart(): Promise<Started> {
+  assert.ok(
+    await portFree(STACK_PORTS.redis),
+    `127.0.0.1:${String(STACK_PORTS.redis)} is taken (a stack already running?)`,
+  );
+  const npm = spawn('npm', ['start', '--', '--only', 'redis'], {
+    cwd: repoRoot(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | string | null>((resolve) =>
+    npm.once('exit', (code, signal) => {
+      resolve(code ?? signal);
+    }),
+  );
+  const launcher = await eventually(
+    'npm start ready',
+    () => Promise.resolve(/this launcher, pid (\d+)/.exec(output)?.[1]),
+    120_000,
+  ).catch((error: unknown) => {
+    npm.kill('SIGKILL');
+    throw new Error(`${String(error)}\n${output}`);
+  });
+  assert.equal(await portFree(STACK_PORTS.redis), false, 'Redis listens');
+  return { npm, launcher: Number(launcher), exited, output: () => output };
+}
+
+/** Waits until the launcher is gone and Redis' port is free again. */
+async function allGone(started: Started, why: string): Promise<void> {
+  await eventually(
+    `${why}: launcher and Redis gone`,
+    async () =>
+      !alive(started.launcher) && (await portFree(STACK_PORTS.redis)) ? true : undefined,
+    30_000,
+  ).catch((error: unknown) => {
+    if (alive(started.launcher)) process.kill(started.launcher, 'SIGKILL');
+    throw new Error(`${String(error)}\n${started.output()}`);
+  });
+}
+
+describe('npm start stops whole: signals to npm, and a launcher that dies', function () {
+  this.timeout(300_000);
+
+  it('SIGTERM to npm stops the launcher and everything it started, in order', async () => {
+    const started = await npmStart();
+    started.npm.kill('SIGTERM');
+    await allGone(started, 'SIGTERM');
+    assert.equal(await started.exited, 0, started.output());
+    assert.match(started.output(), /SIGTERM: stopping/);
+  });
+
+  it('SIGHUP to npm alone, which npm does not pass on: the launcher sees its parents go', async () => {
+    const started = await npmStart();
+    started.npm.kill('SIGHUP');
+    await allGone(started, 'SIGHUP');
+    assert.match(started.output(), /(SIGHUP|is gone): stopping/);
+  });
+
+  it('kill -9 of the launcher: the reaper stops what it had started', async () => {
+    const started = await npmStart();
+    process.kill(started.launcher, 'SIGKILL');
+    await allGone(started, 'kill -9');
+    started.npm.kill('SIGTERM');
+    await started.exited;
+  });
+});
