@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { eventually, portFree, repoRoot } from '@emporium/harness';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { STACK_PORTS } from './stack/ports.js';
+import { LOCAL_STACK_DATA } from './stack/stack.js';
 
 /** A running `npm start -- --only redis`: the smallest stack, on its fixed port. */
 interface Started {
@@ -79,6 +82,35 @@ describe('npm start stops whole: signals to npm, and a launcher that dies', func
     started.npm.kill('SIGHUP');
     await allGone(started, 'SIGHUP');
     assert.match(started.output(), /(SIGHUP|is gone): stopping/);
+  });
+
+  it('a process that dies is reported with its exit and log, and started again', async () => {
+    const started = await npmStart();
+    try {
+      // The launcher lists what it started for the reaper: here, Redis alone.
+      const list = await readFile(join(LOCAL_STACK_DATA, 'stack.pids'), 'utf8');
+      const [redis] = JSON.parse(list) as number[];
+      assert.ok(redis !== undefined && alive(redis), list);
+      process.kill(redis, 'SIGKILL');
+      await eventually(
+        'redis back',
+        async () =>
+          /✓ redis is back/.test(started.output()) && !(await portFree(STACK_PORTS.redis))
+            ? true
+            : undefined,
+        30_000,
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${started.output()}`);
+      });
+      const output = started.output();
+      assert.match(output, /✗ redis exited \(SIGKILL\); the last lines of \S+redis\.log:/);
+      assert.match(output, /redis: restarting in 1 s/);
+      assert.match(output, /status: 0 of 1 up · restarting redis/);
+      assert.match(output, /status: 1 of 1 up\n/);
+    } finally {
+      started.npm.kill('SIGTERM');
+      await allGone(started, 'SIGTERM after the restart');
+    }
   });
 
   it('kill -9 of the launcher: the reaper stops what it had started', async () => {

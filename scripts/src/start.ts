@@ -20,6 +20,7 @@ import {
   startStack,
   type InfrastructurePart,
 } from './stack/stack.js';
+import { supervise } from './stack/supervisor.js';
 import { SERVICES } from './stack/topology.js';
 
 /** What `npm start` was asked to run. */
@@ -104,11 +105,27 @@ function stopRequested(): Promise<string> {
   const ancestors = [process.ppid, parentOf(process.ppid)].filter(
     (pid): pid is number => pid !== undefined && pid > 1,
   );
+  const isGone = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  };
   return new Promise((resolve) => {
     let firstAt: number | undefined;
-    const stop = (why: string): void => {
+    // Not unref'd: it also keeps the launcher alive when every process it started is gone.
+    const watchdog = setInterval(() => {
+      const gone = ancestors.find(isGone);
+      if (gone !== undefined || (ancestors[0] !== undefined && process.ppid !== ancestors[0])) {
+        stop(`the process that started this one (${String(gone ?? ancestors[0])}) is gone`);
+      }
+    }, 500);
+    function stop(why: string): void {
       if (firstAt === undefined) {
         firstAt = Date.now();
+        clearInterval(watchdog);
         process.stderr.write(`\n${why}: stopping (again to force)\n`);
         resolve(why);
         return;
@@ -118,23 +135,8 @@ function stopRequested(): Promise<string> {
       process.stderr.write(`\n${why} again: killing every process\n`);
       killAll();
       process.exit(130);
-    };
+    }
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
-    const watchdog = setInterval(() => {
-      const gone = ancestors.find((pid) => {
-        try {
-          process.kill(pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      });
-      if (gone !== undefined || (ancestors[0] !== undefined && process.ppid !== ancestors[0])) {
-        clearInterval(watchdog);
-        stop(`the process that started this one (${String(gone ?? ancestors[0])}) is gone`);
-      }
-    }, 500);
-    watchdog.unref();
   });
 }
 
@@ -230,7 +232,13 @@ runCli('start', async () => {
     `\nCtrl-C stops everything (SIGTERM or SIGHUP to npm or to this launcher, pid ${String(process.pid)}, too).\n`,
   );
 
+  // Every process watched from now on: a crash is reported and restarted with a backoff.
+  const supervisor = supervise({
+    stack,
+    say: (text) => process.stdout.write(`${text}\n`),
+  });
   await stopping;
+  supervisor.stop();
   await stack.stop();
   await reaper.stop();
 });

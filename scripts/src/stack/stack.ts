@@ -100,6 +100,10 @@ export interface ProcessControl {
   readonly name: ControlName;
   /** Its process id; undefined once it has exited, until the next start(). */
   readonly pid: number | undefined;
+  /** How its latest instance ended (exit code or signal); undefined while it runs. */
+  readonly exit: number | string | undefined;
+  /** Its latest instance's log. */
+  readonly logFile: string;
   /**
    * Sends `signal` and resolves once the process has exited: at once for SIGKILL, after its
    * graceful shutdown for SIGTERM (which is cut short by a SIGKILL after a minute).
@@ -128,6 +132,8 @@ export interface Stack {
   readonly prometheus?: PrometheusServer;
   /** The handle of one process (the fault suite's kills and restarts). */
   readonly control: (name: ControlName) => ProcessControl;
+  /** Every process {@link control} knows (all but Jaeger and Prometheus), in start order. */
+  readonly controlled: () => readonly ControlName[];
   /** The services' workload-token issuer (tests mint a service's token with it). */
   readonly identity?: TokenIssuer;
   /** Stops everything, in reverse start order. */
@@ -173,6 +179,12 @@ function controlled(
       name,
       get pid() {
         return current.process.running() ? current.process.pid : undefined;
+      },
+      get exit() {
+        return current.process.exit();
+      },
+      get logFile() {
+        return current.process.logFile;
       },
       kill: (signal) => signalAndWait(current.process, signal),
       start: async () => {
@@ -248,6 +260,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (!found) throw new Error(`${name} is not a process of this stack`);
     return found;
   };
+  const controlNames = (): ControlName[] => [...controls.keys()];
   /** Registers `first` under `name` and hands back its stop, which stops its latest instance. */
   const keep = (
     name: ControlName,
@@ -339,6 +352,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       return {
         parts,
         control,
+        controlled: controlNames,
         stop,
         ...(jaeger ? { jaeger } : {}),
         ...(prometheus ? { prometheus } : {}),
@@ -376,6 +390,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         get pid() {
           const proc = running.services[name]?.process;
           return proc?.running() ? proc.pid : undefined;
+        },
+        get exit() {
+          return running.services[name]?.process.exit();
+        },
+        get logFile() {
+          return running.services[name]?.process.logFile ?? '';
         },
         kill: async (signal) => {
           const proc = running.services[name]?.process;
@@ -429,6 +449,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       gatewayUrl: url(ports.services.gateway.service),
       identity: running.identity,
       control,
+      controlled: controlNames,
       stop,
       ...(jaeger ? { jaeger } : {}),
       ...(prometheus ? { prometheus } : {}),

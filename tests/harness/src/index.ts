@@ -53,6 +53,7 @@ export {
   httpOk,
   killAll,
   livePids,
+  logTail,
   portFree,
   startProcess,
   tempDir,

@@ -91,6 +91,8 @@ export interface ManagedProcess {
   readonly stop: () => Promise<void>;
   /** True until the process has exited. */
   running(): boolean;
+  /** How it ended: its exit code or the signal that ended it; undefined while it runs. */
+  exit(): number | string | undefined;
 }
 
 const live = new Set<ChildProcess>();
@@ -113,12 +115,17 @@ export function killAll(): void {
 /** How many log lines a failure quotes. */
 const LOG_TAIL = 20;
 
-function tail(file: string): string {
+/** The last `lines` lines of a log file, or a note that there is none. */
+export function logTail(file: string, lines = LOG_TAIL): string[] {
   try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-LOG_TAIL).join('\n    ');
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines);
   } catch {
-    return '(no log)';
+    return ['(no log)'];
   }
+}
+
+function tail(file: string): string {
+  return logTail(file).join('\n    ');
 }
 
 /**
@@ -222,6 +229,7 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
     logFile,
     stop,
     running: () => exitCode === undefined,
+    exit: () => exitCode,
   };
 }
 
