@@ -95,7 +95,7 @@ describe('npm start stops whole: signals to npm, and a launcher that dies', func
       await eventually(
         'redis back',
         async () =>
-          /✓ redis is back/.test(started.output()) && !(await portFree(STACK_PORTS.redis))
+          started.output().includes('✓ redis is back') && !(await portFree(STACK_PORTS.redis))
             ? true
             : undefined,
         30_000,
