@@ -75,6 +75,12 @@ describe('npm start stops whole: signals to npm, and a launcher that dies', func
     await allGone(started, 'SIGTERM');
     assert.equal(await started.exited, 0, started.output());
     assert.match(started.output(), /SIGTERM: stopping/);
+    // Its footprint when ready and when it stops: the launcher and Redis, in MiB.
+    const footprints = [
+      ...started.output().matchAll(/The stack uses (\d+) MiB RSS \(2 processes\)/g),
+    ];
+    assert.equal(footprints.length, 2, started.output());
+    assert.ok(footprints.every(([, mib]) => Number(mib) > 0));
   });
 
   it('SIGHUP to npm alone, which npm does not pass on: the launcher sees its parents go', async () => {

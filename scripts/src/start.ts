@@ -95,6 +95,23 @@ function parentOf(pid: number): number | undefined {
   }
 }
 
+/** Resident memory of `pid` in KiB (`VmRSS` in /proc, Linux); 0 when it cannot be read. */
+function rssKiB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** The stack's footprint: the resident memory of this launcher and every process it started. */
+function footprint(): string {
+  const pids = [process.pid, ...livePids()];
+  const mib = pids.reduce((sum, pid) => sum + rssKiB(pid), 0) / 1024;
+  return `The stack uses ${mib.toFixed(0)} MiB RSS (${String(pids.length)} processes).`;
+}
+
 /**
  * Resolves when this launcher should stop: a signal (SIGINT, SIGTERM, SIGHUP), or the process
  * that started it gone (tsx, or npm above it: a terminal closed, a process manager's kill -9).
@@ -229,7 +246,7 @@ runCli('start', async () => {
     );
   }
   process.stdout.write(
-    `\nCtrl-C stops everything (SIGTERM or SIGHUP to npm or to this launcher, pid ${String(process.pid)}, too).\n`,
+    `\n${footprint()}\nCtrl-C stops everything (SIGTERM or SIGHUP to npm or to this launcher, pid ${String(process.pid)}, too).\n`,
   );
 
   // Every process watched from now on: a crash is reported and restarted with a backoff.
@@ -239,6 +256,7 @@ runCli('start', async () => {
   });
   await stopping;
   supervisor.stop();
+  process.stdout.write(`${footprint()}\n`);
   await stack.stop();
   await reaper.stop();
 });

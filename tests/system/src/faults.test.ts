@@ -269,16 +269,35 @@ describe('faults: the whole stack through kill -9, restarts and a rolling restar
       const final = new Set(
         mine.filter((o) => FINAL.has(orders.get(o.orderId)?.status ?? '')).map((o) => o.orderId),
       );
+      // Where an unfinished order stopped: its outbox, its payment, and its events on the topics.
+      const unfinished = [
+        ...mine.filter((o) => !final.has(o.orderId)).map((o) => o.orderId),
+        ...stores.orders
+          .filter((o) => !FINAL.has(o.status) && !mine.some((m) => m.orderId === o._id))
+          .map((o) => o._id),
+      ];
+      const events = await kafka.eventsFor(unfinished).catch(() => new Map<string, string[]>());
+      const whereStopped = (id: string): string => {
+        const payment = stores.payments.find((p) => p._id === id || p.orderId === id);
+        const seen = events.get(id) ?? [];
+        return [
+          `outbox pending ${String(orders.get(id)?.outboxPending ?? 0)}`,
+          `payment ${payment?.status ?? 'none'}`,
+          `events: ${seen.length > 0 ? seen.join(', ') : 'none'}`,
+        ].join('; ');
+      };
       for (const order of mine.filter((o) => !final.has(o.orderId))) {
         const stored = orders.get(order.orderId);
         problems.push(
-          `accepted order ${order.orderId} ${stored ? `still ${stored.status}` : 'not stored'}`,
+          `accepted order ${order.orderId} ${stored ? `still ${stored.status}` : 'not stored'} (${whereStopped(order.orderId)})`,
         );
       }
       for (const order of stores.orders.filter(
         (o) => !FINAL.has(o.status) && !mine.some((m) => m.orderId === o._id),
       )) {
-        problems.push(`order ${order._id} (not accepted by a client) still ${order.status}`);
+        problems.push(
+          `order ${order._id} (not accepted by a client) still ${order.status} (${whereStopped(order._id)})`,
+        );
       }
       if (stores.outboxPending > 0) {
         problems.push(`${String(stores.outboxPending)} documents with unsent outbox events`);

@@ -82,8 +82,16 @@ export interface Topics {
   dlqRecords(): Promise<Record<string, number>>;
   /** Records the saga's consumer groups have not committed yet, over all their topics. */
   lag(): Promise<number>;
+  /**
+   * For a failure's report: the CloudEvents types each of the saga's topics holds for each of
+   * `keys` (order ids), read from the start, e.g. `orders.v1 …OrderPlaced`.
+   */
+  eventsFor(keys: readonly string[]): Promise<Map<string, string[]>>;
   close(): Promise<void>;
 }
+
+/** The topics of the saga, read for a report. */
+const SAGA_TOPICS = ['orders.v1', 'payments.v1', 'shipments.v1'];
 
 /** Connects an admin client to the broker (it reconnects by itself after a restart). */
 export async function connectTopics(brokers: readonly string[]): Promise<Topics> {
@@ -127,6 +135,42 @@ export async function connectTopics(brokers: readonly string[]): Promise<Topics>
         }
       }
       return lag;
+    },
+    eventsFor: async (keys) => {
+      const found = new Map<string, string[]>(keys.map((key) => [key, []]));
+      if (keys.length === 0) return found;
+      const ends = new Map<string, number>();
+      for (const topic of SAGA_TOPICS) {
+        for (const p of await admin.fetchTopicOffsets(topic)) {
+          ends.set(`${topic}/${String(p.partition)}`, Number(p.high));
+        }
+      }
+      const consumer = kafka.consumer({ groupId: `faults-report-${String(Date.now())}` });
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topics: SAGA_TOPICS, fromBeginning: true });
+        const done = new Set<string>();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 20_000);
+          void consumer.run({
+            eachMessage: ({ topic, partition, message }) => {
+              const key = message.key?.toString() ?? '';
+              const type = message.headers?.ce_type?.toString() ?? '?';
+              found.get(key)?.push(`${topic} ${type.replace(/^com\.emporium\./, '')}`);
+              const at = `${topic}/${String(partition)}`;
+              if (Number(message.offset) + 1 >= (ends.get(at) ?? 0)) done.add(at);
+              if ([...ends].every(([where, end]) => end === 0 || done.has(where))) {
+                clearTimeout(timer);
+                resolve();
+              }
+              return Promise.resolve();
+            },
+          });
+        });
+      } finally {
+        await consumer.disconnect();
+      }
+      return found;
     },
     close: () => admin.disconnect(),
   };
