@@ -1,8 +1,8 @@
 import {
   baseConfigSchema,
   envVar,
+  checkAuth,
   JWT_ALGORITHM,
-  trustedJwksUrl,
   loadConfigOrExit,
   redisConfigShape,
   upstreamConfigShape,
@@ -74,16 +74,7 @@ export const configSchema = rawConfigSchema
           'must be false under NODE_ENV=production (the dev issuer signs a token for anyone)',
       });
     }
-    const jwks = env.JWT_JWKS_URL === undefined ? undefined : new URL(env.JWT_JWKS_URL);
-    if (jwks && !trustedJwksUrl(jwks, production) && !env.JWT_JWKS_ALLOW_HTTP) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['JWT_JWKS_URL'],
-        message:
-          'expected an https:// URL (keys fetched over http can be swapped on the way); http:// ' +
-          'is taken for a loopback host outside production, or with JWT_JWKS_ALLOW_HTTP=true',
-      });
-    }
+    checkAuth(env, ctx);
     if (env.DEV_ISSUER_ENABLED) return;
     for (const name of ['JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE'] as const) {
       if (env[name] === undefined) {

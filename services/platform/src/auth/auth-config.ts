@@ -97,10 +97,20 @@ export function trustedJwksUrl(url: URL, production: boolean): boolean {
 }
 
 /**
- * A schema refinement: each JWKS URL is https (or loopback http outside production, or any
+ * A schema refinement (the gateway's too, whose JWT_* may be its dev issuer's): each JWKS URL is https (or loopback http outside production, or any
  * http with JWT_JWKS_ALLOW_HTTP), and the workloads' issuer comes with its JWKS.
  */
-export function checkAuth(env: AuthConfig, ctx: z.RefinementCtx): void {
+export function checkAuth(
+  env: Pick<
+    Partial<AuthConfig>,
+    | 'JWT_JWKS_URL'
+    | 'JWT_JWKS_ALLOW_HTTP'
+    | 'SERVICE_TOKEN_ISSUER'
+    | 'SERVICE_TOKEN_JWKS_URL'
+    | 'NODE_ENV'
+  >,
+  ctx: z.RefinementCtx,
+): void {
   const production = env.NODE_ENV === 'production';
   for (const name of ['JWT_JWKS_URL', 'SERVICE_TOKEN_JWKS_URL'] as const) {
     const value = env[name];
