@@ -434,10 +434,26 @@ describe('http app', () => {
           );
         return line === undefined ? 0 : Number(line.split(' ')[1]);
       };
-      assert.equal(count('method="GET",route="/products/:id",status_code="200"'), 2);
-      assert.equal(count('method="GET",route="/products/:id",status_code="400"'), 1);
-      assert.equal(count('method="GET",route="unmatched",status_code="404"'), 1);
-      assert.doesNotMatch(res.text, /route="\/products\/p-1"|route="\/livez"|route="\/metrics"/);
+      assert.equal(
+        count(
+          'http_request_method="GET",http_route="/products/:id",http_response_status_code="200"',
+        ),
+        2,
+      );
+      assert.equal(
+        count(
+          'http_request_method="GET",http_route="/products/:id",http_response_status_code="400"',
+        ),
+        1,
+      );
+      assert.equal(
+        count('http_request_method="GET",http_route="unmatched",http_response_status_code="404"'),
+        1,
+      );
+      assert.doesNotMatch(
+        res.text,
+        /http_route="\/products\/p-1"|http_route="\/livez"|http_route="\/metrics"/,
+      );
     });
   });
 });

@@ -4,11 +4,11 @@ import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { LATENCY_BUCKETS_SECONDS, traceExemplar, type Metrics } from '../telemetry/metrics.js';
 
-/** The route label of a request no route matched; one value keeps the label bounded. */
+/** The `http_route` label of a request no route matched; one value keeps the label bounded. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
 /**
- * Status label of a request whose client went away before the response started: nginx's
+ * `http_response_status_code` label of a request whose client went away before the response started: nginx's
  * "client closed request", so aborted requests still count toward latency.
  */
 export const CLIENT_CLOSED_STATUS = '499';
@@ -25,7 +25,7 @@ const KNOWN_METHODS = new Set([
   'CONNECT',
 ]);
 
-/** The method label: unknown methods collapse to `_OTHER` (OpenTelemetry HTTP semconv). */
+/** The `http_request_method` label: unknown methods collapse to `_OTHER` (OpenTelemetry HTTP semconv). */
 export function methodLabel(method: string): string {
   return KNOWN_METHODS.has(method) ? method : '_OTHER';
 }
@@ -40,7 +40,9 @@ export function routeTemplate(req: Request): string {
 }
 
 /**
- * Records `http_server_request_duration_seconds`, writes one access log line per request and
+ * Records `http_server_request_duration_seconds` (labels `http_request_method`, `http_route`,
+ * `http_response_status_code`: the semconv attributes `http.request.method`, `http.route`,
+ * `http.response.status_code` in Prometheus's underscore form), writes one access log line per request and
  * names the HTTP server span after its route (`GET /products/:id`, with `http.route`), which
  * the HTTP instrumentation cannot know and the express instrumentation's span per middleware
  * cost more than the request itself. Mounted after the probes, so kubelet and Prometheus
@@ -50,7 +52,7 @@ export function observeRequests(metrics: Metrics, logger: Logger): RequestHandle
   const histogram = metrics.histogram({
     name: 'http_server_request_duration_seconds',
     help: 'Duration of inbound HTTP requests, from the first byte read to the response sent.',
-    labelNames: ['method', 'route', 'status_code'] as const,
+    labelNames: ['http_request_method', 'http_route', 'http_response_status_code'] as const,
     buckets: LATENCY_BUCKETS_SECONDS,
   });
 
@@ -72,7 +74,11 @@ export function observeRequests(metrics: Metrics, logger: Logger): RequestHandle
       const status = res.headersSent ? String(res.statusCode) : CLIENT_CLOSED_STATUS;
       const route = routeTemplate(req);
       histogram.observe({
-        labels: { method: methodLabel(req.method), route, status_code: status },
+        labels: {
+          http_request_method: methodLabel(req.method),
+          http_route: route,
+          http_response_status_code: status,
+        },
         value: seconds,
         exemplarLabels,
       });

@@ -238,7 +238,10 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
   let stopping = new AbortController();
   let crashed = false;
   // Partitions this member set a lag value for, so a rebalance can drop the ones it lost.
-  const lagSeries = new Map<string, { topic: string; partition: string }>();
+  const lagSeries = new Map<
+    string,
+    { messaging_destination_name: string; messaging_destination_partition_id: string }
+  >();
 
   const register = (handler: TopicHandler): void => {
     if (consumer) throw new Error('Add handlers before start().');
@@ -257,7 +260,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     span: Span,
   ): Promise<void> {
     const { topic, partition, message } = payload;
-    const labels = { topic, consumer_group: groupId };
+    const labels = { messaging_destination_name: topic, messaging_consumer_group_name: groupId };
     const headers: IHeaders = {
       ...message.headers,
       [DLQ_HEADERS.error]: error.slice(0, MAX_ERROR_HEADER_CHARS),
@@ -303,7 +306,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     span: Span,
   ): Promise<ProcessOutcome> {
     const { topic, partition, message } = payload;
-    const labels = { topic, consumer_group: groupId };
+    const labels = { messaging_destination_name: topic, messaging_consumer_group_name: groupId };
 
     let event: CloudEvent<unknown>;
     try {
@@ -393,13 +396,13 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
 
   async function eachMessage(payload: EachMessagePayload): Promise<void> {
     const { topic, partition, message } = payload;
-    m.consumed.inc({ topic, consumer_group: groupId });
+    m.consumed.inc({ messaging_destination_name: topic, messaging_consumer_group_name: groupId });
     const started = performance.now();
     const headers = headersToStrings(message.headers);
     // The producer's span is the parent; ROOT_CONTEXT keeps kafkajs's loop context out of it.
     const parent = propagation.extract(ROOT_CONTEXT, headers);
     const span = tracer.startSpan(
-      `${topic} process`,
+      `process ${topic}`,
       {
         kind: SpanKind.CONSUMER,
         attributes: {
@@ -428,7 +431,11 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         throw new RedeliverError(errorMessage(error), { retriable: true });
       } finally {
         m.processDuration.observe({
-          labels: { topic, consumer_group: groupId, outcome },
+          labels: {
+            messaging_destination_name: topic,
+            messaging_consumer_group_name: groupId,
+            outcome,
+          },
           value: (performance.now() - started) / 1000,
           exemplarLabels: traceExemplar(),
         });
@@ -468,7 +475,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         );
         for (const [key, labels] of lagSeries) {
           if (!assigned.has(key)) {
-            m.lag.remove({ ...labels, consumer_group: groupId });
+            m.lag.remove({ ...labels, messaging_consumer_group_name: groupId });
             lagSeries.delete(key);
           }
         }
@@ -483,9 +490,12 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         );
       });
       c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
-        const labels = { topic: payload.topic, partition: String(payload.partition) };
-        lagSeries.set(`${labels.topic}/${labels.partition}`, labels);
-        m.lag.set({ ...labels, consumer_group: groupId }, Number(payload.offsetLag));
+        const labels = {
+          messaging_destination_name: payload.topic,
+          messaging_destination_partition_id: String(payload.partition),
+        };
+        lagSeries.set(`${payload.topic}/${String(payload.partition)}`, labels);
+        m.lag.set({ ...labels, messaging_consumer_group_name: groupId }, Number(payload.offsetLag));
       });
       try {
         await Promise.all([c.connect(), p.connect()]);
@@ -519,7 +529,8 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       await p.disconnect();
       consumer = undefined;
       dlqProducer = undefined;
-      for (const labels of lagSeries.values()) m.lag.remove({ ...labels, consumer_group: groupId });
+      for (const labels of lagSeries.values())
+        m.lag.remove({ ...labels, messaging_consumer_group_name: groupId });
       lagSeries.clear();
       logger.info({ consumer_group: groupId }, 'Consumer stopped');
     },

@@ -37,6 +37,17 @@ interface JaegerSpan {
   spanID: string;
   operationName: string;
   references: { refType: string; traceID: string; spanID: string }[];
+  tags: { key: string; value: unknown }[];
+}
+
+/** A span's tags as an object (Jaeger's `span.kind` among them). */
+function tagsOf(span: JaegerSpan): Record<string, unknown> {
+  return Object.fromEntries(span.tags.map((tag) => [tag.key, tag.value]));
+}
+
+/** The entries of `record` under `keys` (those present). */
+function pick(record: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((key) => key in record).map((key) => [key, record[key]]));
 }
 
 describe('kafka: CloudEvents producer and consumer runner (real Kafka)', function () {
@@ -236,7 +247,10 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
     assert.equal(header(second, DLQ_HEADERS.originalOffset), '1');
     assert.match(header(second, DLQ_HEADERS.error) ?? '', /does not match the schema.*total: /);
 
-    const labels = { topic: topic.name, consumer_group: groupId };
+    const labels = {
+      messaging_destination_name: topic.name,
+      messaging_consumer_group_name: groupId,
+    };
     assert.equal(await sample('messaging_client_consumed_messages_total', labels), 3);
     assert.equal(
       await sample('messaging_dead_lettered_messages_total', { ...labels, reason: 'invalid' }),
@@ -256,13 +270,19 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
     );
     assert.equal(
       await sample('messaging_client_sent_messages_total', {
-        topic: topic.name,
+        messaging_destination_name: topic.name,
         outcome: 'success',
       }),
       1,
     );
     // The lag gauge is set from kafkajs's end-of-batch event: nothing left behind.
-    assert.equal(await sample('messaging_consumer_lag', { ...labels, partition: '0' }), 0);
+    assert.equal(
+      await sample('messaging_consumer_lag', {
+        ...labels,
+        messaging_destination_partition_id: '0',
+      }),
+      0,
+    );
   });
 
   it('retries a failing handler maxAttempts times in all, then dead-letters; a flaky one succeeds once', async () => {
@@ -320,7 +340,10 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
       total: 1,
     });
 
-    const labels = { topic: topic.name, consumer_group: groupId };
+    const labels = {
+      messaging_destination_name: topic.name,
+      messaging_consumer_group_name: groupId,
+    };
     assert.equal(
       await sample('messaging_process_failures_total', { ...labels, reason: 'handler-error' }),
       4,
@@ -383,7 +406,10 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
     assert.equal(await recordCount(`${groupId}.dlq`), 1);
     const [dead] = await readTopic(`${groupId}.dlq`, 1);
     assert.equal(dead && header(dead, 'ce_id'), 'e-poison');
-    const labels = { topic: topic.name, consumer_group: groupId };
+    const labels = {
+      messaging_destination_name: topic.name,
+      messaging_consumer_group_name: groupId,
+    };
     assert.equal(
       await sample('messaging_process_failures_total', { ...labels, reason: 'transient' }),
       10,
@@ -431,8 +457,8 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
     assert.deepEqual(calls, ['evt-1', 'evt-2']);
     assert.equal(
       await sample('messaging_duplicate_messages_total', {
-        topic: topic.name,
-        consumer_group: groupId,
+        messaging_destination_name: topic.name,
+        messaging_consumer_group_name: groupId,
       }),
       1,
     );
@@ -444,7 +470,7 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
     assert.equal(offsets?.partitions[0]?.offset, '3', 'all three records committed');
   });
 
-  it('continues the producer trace: the consumer span is the publish span child (Jaeger)', async () => {
+  it('continues the producer trace: the process span is the send span child (Jaeger)', async () => {
     const { topic, groupId } = fresh();
     await ensureTopics(kafka, { topics: [topic], consumerGroups: [groupId] });
     const seen = new Map<string, { traceId: string; spanId: string }>();
@@ -461,7 +487,7 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
     const tracer = trace.getTracer('kafka-test');
     const type = 'com.emporium.test.OrderPlaced';
 
-    // 1. Published inside a request span: publish is its child, process the publish's child.
+    // 1. Published inside a request span: send is its child, process the send span's child.
     const requestSpan = tracer.startSpan('POST /api/orders');
     await context.with(trace.setSpan(ROOT_CONTEXT, requestSpan), () =>
       producer.publish(topic, {
@@ -507,20 +533,51 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
           const body = (await response.json()) as { data?: { spans: JaegerSpan[] }[] };
           const found = body.data?.[0]?.spans ?? [];
           const names = found.map((span) => span.operationName);
-          return names.includes(`${topic.name} publish`) && names.includes(`${topic.name} process`)
+          return names.includes(`send ${topic.name}`) && names.includes(`process ${topic.name}`)
             ? found
             : undefined;
         },
         15_000,
       );
-      const publish = spans.find((span) => span.operationName === `${topic.name} publish`);
-      const consume = spans.find((span) => span.operationName === `${topic.name} process`);
+      const publish = spans.find((span) => span.operationName === `send ${topic.name}`);
+      const consume = spans.find((span) => span.operationName === `process ${topic.name}`);
       assert.ok(publish && consume);
+      // Messaging semconv: `send <destination>` (PRODUCER), `process <destination>` (CONSUMER).
+      assert.deepEqual(
+        pick(tagsOf(publish), [
+          'span.kind',
+          'messaging.system',
+          'messaging.operation.type',
+          'messaging.destination.name',
+        ]),
+        {
+          'span.kind': 'producer',
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': topic.name,
+        },
+      );
+      assert.deepEqual(
+        pick(tagsOf(consume), [
+          'span.kind',
+          'messaging.system',
+          'messaging.operation.type',
+          'messaging.destination.name',
+          'messaging.consumer.group.name',
+        ]),
+        {
+          'span.kind': 'consumer',
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': topic.name,
+          'messaging.consumer.group.name': groupId,
+        },
+      );
       const parentOf = (span: JaegerSpan): string | undefined =>
         span.references.find((ref) => ref.refType === 'CHILD_OF' && ref.traceID === traceId)
           ?.spanID;
-      assert.equal(parentOf(publish), rootSpanId, `${eventId}: publish continues its parent`);
-      assert.equal(parentOf(consume), publish.spanID, `${eventId}: process is the publish child`);
+      assert.equal(parentOf(publish), rootSpanId, `${eventId}: send continues its parent`);
+      assert.equal(parentOf(consume), publish.spanID, `${eventId}: process is the send child`);
       assert.deepEqual(seen.get(eventId), { traceId, spanId: consume.spanID }, 'handler context');
     }
 
@@ -528,7 +585,7 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
     const text = await metrics.text('messaging_process_duration_seconds');
     const exemplars = text
       .split('\n')
-      .filter((line) => line.includes(`topic="${topic.name}"`))
+      .filter((line) => line.includes(`messaging_destination_name="${topic.name}"`))
       .flatMap((line) => /# \{[^}]*trace_id="([0-9a-f]{32})"/.exec(line)?.slice(1) ?? []);
     assert.ok(exemplars.length > 0, 'an exemplar on the process histogram');
     const traceIds = expectations.map(([, traceId]) => traceId);
@@ -564,7 +621,10 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
         }),
       ],
     });
-    const labels = { topic: topic.name, consumer_group: groupId };
+    const labels = {
+      messaging_destination_name: topic.name,
+      messaging_consumer_group_name: groupId,
+    };
     await eventually('a failed dead-letter send', () =>
       sample('messaging_process_failures_total', { ...labels, reason: 'dead-letter-error' }),
     );
@@ -615,14 +675,14 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
     assert.equal(await recordCount(topic.name), 0);
     assert.equal(
       await sample('messaging_client_sent_messages_total', {
-        topic: topic.name,
+        messaging_destination_name: topic.name,
         outcome: 'invalid',
       }),
       1,
     );
     assert.equal(
       await sample('messaging_client_sent_messages_total', {
-        topic: topic.name,
+        messaging_destination_name: topic.name,
         outcome: 'success',
       }),
       undefined,
@@ -648,7 +708,7 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
     );
     assert.equal(
       await sample('messaging_client_sent_messages_total', {
-        topic: topic.name,
+        messaging_destination_name: topic.name,
         outcome: 'failure',
       }),
       1,

@@ -109,7 +109,7 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
   async function publish<T>(topic: TopicDefinition<T>, event: OutgoingEvent<T>): Promise<void> {
     const parsed = checkEvent(topic, event.type, event.data);
     if (!parsed.ok) {
-      m.sent.inc({ topic: topic.name, outcome: 'invalid' });
+      m.sent.inc({ messaging_destination_name: topic.name, outcome: 'invalid' });
       throw new EventSchemaError(topic.name, parsed.issues);
     }
     const envelope: CloudEvent<T> = {
@@ -133,7 +133,7 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
             ...(event.tracestate === undefined ? {} : { tracestate: event.tracestate }),
           });
     const span = tracer.startSpan(
-      `${topic.name} publish`,
+      `send ${topic.name}`,
       {
         kind: SpanKind.PRODUCER,
         attributes: {
@@ -181,9 +181,9 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
         );
         throw errors.unavailable(`Publishing to ${topic.name} failed: ${message}`, 5, error);
       } finally {
-        m.sent.inc({ topic: topic.name, outcome });
+        m.sent.inc({ messaging_destination_name: topic.name, outcome });
         m.sendDuration.observe({
-          labels: { topic: topic.name, outcome },
+          labels: { messaging_destination_name: topic.name, outcome },
           value: (performance.now() - started) / 1000,
           exemplarLabels: traceExemplar(),
         });

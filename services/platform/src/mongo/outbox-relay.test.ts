@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, createTraceState, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
@@ -16,9 +16,13 @@ import {
   type KafkaServer,
   type MongoServer,
 } from '@emporium/harness';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer, type ProducerRecord, type RecordMetadata } from 'kafkajs';
 import type { Collection, MongoClient } from 'mongodb';
 import { pino } from 'pino';
+import { z } from 'zod';
+import { createEventProducer } from '../kafka/event-producer.js';
+import { defineTopic } from '../kafka/topics.js';
+import { outboxPublisher } from '../service/outbox-publisher.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { createMongoClient } from './mongo-client.js';
 import {
@@ -126,7 +130,9 @@ describe('outbox relay', function () {
       assert.equal(doc.outboxPendingSince, undefined);
     }
     assert.equal(
-      await metricValue(metrics, 'outbox_published_events_total', { topic: 'orders.v1' }),
+      await metricValue(metrics, 'outbox_published_events_total', {
+        messaging_destination_name: 'orders.v1',
+      }),
       4,
     );
     assert.equal(
@@ -176,7 +182,9 @@ describe('outbox relay', function () {
       2,
     );
     assert.equal(
-      await metricValue(metrics, 'outbox_publish_failures_total', { topic: 'orders.v1' }),
+      await metricValue(metrics, 'outbox_publish_failures_total', {
+        messaging_destination_name: 'orders.v1',
+      }),
       1,
     );
     const a = await orders.findOne({ _id: 'A' });
@@ -234,7 +242,12 @@ describe('outbox relay', function () {
       (p1 as Order & { outboxDead?: { type: string; error: string }[] }).outboxDead ?? [];
     assert.equal(dead?.type, 'poison');
     assert.equal(dead.error, 'breaks the schema');
-    assert.equal(await metricValue(metrics, 'outbox_dead_events_total', { topic: 'orders.v1' }), 3);
+    assert.equal(
+      await metricValue(metrics, 'outbox_dead_events_total', {
+        messaging_destination_name: 'orders.v1',
+      }),
+      3,
+    );
     // Nothing is retried: the next round has nothing to do.
     assert.equal((await relay.runOnce()).dead, 0);
   });
@@ -399,7 +412,7 @@ describe('outbox relay', function () {
     await relay.stop();
   });
 
-  it('publishes inside the trace of the request that wrote the event', async () => {
+  it('publishes inside the trace of the request that wrote the event, its tracestate kept, the send span under the relay span', async () => {
     const orders = collection();
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({
@@ -408,31 +421,86 @@ describe('outbox relay', function () {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     trace.setGlobalTracerProvider(provider);
+    // The relay's real publish path: the outbox publisher over the event producer, whose
+    // Kafka acknowledges every send at once and keeps the records.
+    const records: ProducerRecord[] = [];
+    const kafkaProducer = {
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      send: (record: ProducerRecord): Promise<RecordMetadata[]> => {
+        records.push(record);
+        return Promise.resolve([
+          { topicName: record.topic, partition: 0, errorCode: 0, baseOffset: '7' },
+        ]);
+      },
+    };
+    const producer = createEventProducer({
+      kafka: { producer: () => kafkaProducer } as unknown as Kafka,
+      source: '/emporium/test',
+      metrics: createMetrics({ service: 'test', runtimeMetrics: false }),
+      logger,
+    });
+    const topic = defineTopic('orders.v1', z.object({ orderId: z.string() }));
     try {
       const requestSpan = provider.getTracer('test').startSpan('POST /orders');
+      const requestContext = trace.setSpan(
+        context.active(),
+        trace.wrapSpanContext({
+          ...requestSpan.spanContext(),
+          traceState: createTraceState('vendor=opaque,emporium=t1'),
+        }),
+      );
       const placed = buildOutboxEvent({
-        topic: 'orders.v1',
+        topic: topic.name,
         type: 'OrderPlaced',
         key: 'A',
-        data: {},
-        context: trace.setSpan(context.active(), requestSpan),
+        data: { orderId: 'A' },
+        context: requestContext,
       });
       requestSpan.end();
       await insertWithOutbox(orders, { _id: 'A', status: 'PENDING' }, [placed]);
+      const stored = (await orders.findOne({ _id: 'A' }))?.outbox?.[0];
+      assert.equal(stored?.traceparent, placed.traceparent);
+      assert.equal(stored?.tracestate, 'vendor=opaque,emporium=t1', 'tracestate stored');
 
-      const seen: (string | undefined)[] = [];
+      const seen: { traceId?: string; traceState?: string }[] = [];
+      const publish = outboxPublisher(producer, [topic]);
       const relay = createOutboxRelay(
-        relayOptions(orders, () => {
-          seen.push(trace.getActiveSpan()?.spanContext().traceId);
-          return Promise.resolve();
+        relayOptions(orders, (event) => {
+          const active = trace.getActiveSpan()?.spanContext();
+          seen.push({ traceId: active?.traceId, traceState: active?.traceState?.serialize() });
+          return publish(event);
         }),
       );
       await relay.runOnce();
-      assert.deepEqual(seen, [requestSpan.spanContext().traceId]);
-      const relaySpan = exporter
-        .getFinishedSpans()
-        .find((s) => s.name === 'outbox relay orders.v1');
-      assert.equal(relaySpan?.parentSpanContext?.spanId, requestSpan.spanContext().spanId);
+      assert.deepEqual(seen, [
+        { traceId: requestSpan.spanContext().traceId, traceState: 'vendor=opaque,emporium=t1' },
+      ]);
+
+      const spans = exporter.getFinishedSpans();
+      const relaySpan = spans.find((s) => s.name === 'outbox relay orders.v1');
+      const sendSpan = spans.find((s) => s.name === 'send orders.v1');
+      assert.ok(relaySpan && sendSpan, spans.map((s) => s.name).join(', '));
+      assert.equal(relaySpan.parentSpanContext?.spanId, requestSpan.spanContext().spanId);
+      assert.equal(sendSpan.spanContext().traceId, requestSpan.spanContext().traceId);
+      assert.equal(
+        sendSpan.parentSpanContext?.spanId,
+        relaySpan.spanContext().spanId,
+        'the send span is the relay span child, not its sibling',
+      );
+      assert.equal(sendSpan.kind, SpanKind.PRODUCER);
+      assert.equal(sendSpan.attributes['messaging.system'], 'kafka');
+      assert.equal(sendSpan.attributes['messaging.operation.type'], 'send');
+      assert.equal(sendSpan.attributes['messaging.destination.name'], 'orders.v1');
+
+      // The record carries the send span's context and the request's tracestate on to Kafka.
+      const headers = records[0]?.messages[0]?.headers ?? {};
+      const sendContext = sendSpan.spanContext();
+      assert.equal(
+        String(headers.traceparent),
+        `00-${sendContext.traceId}-${sendContext.spanId}-01`,
+      );
+      assert.equal(String(headers.tracestate), 'vendor=opaque,emporium=t1');
     } finally {
       trace.disable();
       propagation.disable();
@@ -512,7 +580,9 @@ describe('outbox relay', function () {
         await eventually(
           'publish failures are counted while Kafka is down',
           async () =>
-            (await metricValue(metrics, 'outbox_publish_failures_total', { topic })) >= 2
+            (await metricValue(metrics, 'outbox_publish_failures_total', {
+              messaging_destination_name: topic,
+            })) >= 2
               ? true
               : undefined,
           15_000,

@@ -129,25 +129,32 @@ export function createOutboxRelay<T extends Document = Document>(
   const publishedCounter = metrics.counter({
     name: 'outbox_published_events_total',
     help: 'Outbox events published and marked sent.',
-    labelNames: ['collection', 'topic'],
+    labelNames: ['collection', 'messaging_destination_name'],
   });
   const deadCounter = metrics.counter({
     name: 'outbox_dead_events_total',
     help: "Outbox events that can never be published, moved to the document's outboxDead.",
-    labelNames: ['collection', 'topic'],
+    labelNames: ['collection', 'messaging_destination_name'],
   });
   const failedCounter = metrics.counter({
     name: 'outbox_publish_failures_total',
     help: 'Outbox publish attempts that failed; the event stays pending and is retried.',
-    labelNames: ['collection', 'topic'],
+    labelNames: ['collection', 'messaging_destination_name'],
   });
 
-  /** Publishes inside the trace of the request that wrote the event. */
+  /**
+   * Publishes inside the trace of the request that wrote the event: its traceparent and
+   * tracestate restored as the parent of the relay's span, which is active while `publish`
+   * runs, so the producer's `send` span is the relay span's child.
+   */
   const publishTraced = (event: OutboxEvent): Promise<void> => {
     const parent =
       event.traceparent === undefined
         ? ROOT_CONTEXT
-        : propagation.extract(ROOT_CONTEXT, { traceparent: event.traceparent });
+        : propagation.extract(ROOT_CONTEXT, {
+            traceparent: event.traceparent,
+            ...(event.tracestate === undefined ? {} : { tracestate: event.tracestate }),
+          });
     return tracer.startActiveSpan(
       `outbox relay ${event.topic}`,
       {
@@ -284,7 +291,7 @@ export function createOutboxRelay<T extends Document = Document>(
         if (options.isPoison?.(error) !== true) {
           result.failed += 1;
           failureBudget.consecutive += 1;
-          failedCounter.inc({ collection: name, topic: event.topic });
+          failedCounter.inc({ collection: name, messaging_destination_name: event.topic });
           logger.warn(
             { err: error, eventId: event.id, eventType: event.type, topic: event.topic },
             'outbox publish failed; the event stays pending and is retried',
@@ -298,7 +305,7 @@ export function createOutboxRelay<T extends Document = Document>(
       const marked = await locked(doc, () => markSent(collection, doc, event, at, next, dead));
       if (dead) {
         result.dead += 1;
-        deadCounter.inc({ collection: name, topic: event.topic });
+        deadCounter.inc({ collection: name, messaging_destination_name: event.topic });
         logger.error(
           { eventId: event.id, eventType: event.type, topic: event.topic, reason: dead.error },
           'outbox event can never be published; moved to outboxDead',
@@ -306,7 +313,7 @@ export function createOutboxRelay<T extends Document = Document>(
       } else {
         failureBudget.consecutive = 0;
         result.published += 1;
-        publishedCounter.inc({ collection: name, topic: event.topic });
+        publishedCounter.inc({ collection: name, messaging_destination_name: event.topic });
       }
       if (!marked) {
         // Another relay (a leader handover) got there first: read the document afresh later.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ROOT_CONTEXT, TraceFlags, propagation, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, createTraceState, propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { startMongo, type MongoServer } from '@emporium/harness';
 import type { CommandStartedEvent, MongoClient } from 'mongodb';
@@ -52,7 +52,7 @@ describe('outbox', () => {
     await server.stop();
   });
 
-  it('builds an event with a UUID, an ISO time and the traceparent of the given span', () => {
+  it('builds an event with a UUID, an ISO time and the traceparent and tracestate of the given span', () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const spanId = '00f067aa0ba902b7';
     const ctx = trace.setSpanContext(ROOT_CONTEXT, {
@@ -70,6 +70,22 @@ describe('outbox', () => {
     assert.match(event.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(new Date(event.time).toISOString(), event.time);
     assert.equal(event.traceparent, `00-${traceId}-${spanId}-01`);
+    assert.equal('tracestate' in event, false, 'no tracestate in the context, no tracestate key');
+
+    const withState = buildOutboxEvent({
+      topic: 'orders.v1',
+      type: 'OrderPlaced',
+      key: 'o-1',
+      data: { n: 1 },
+      context: trace.setSpanContext(ROOT_CONTEXT, {
+        traceId,
+        spanId,
+        traceFlags: TraceFlags.SAMPLED,
+        traceState: createTraceState('vendor=opaque'),
+      }),
+    });
+    assert.equal(withState.traceparent, `00-${traceId}-${spanId}-01`);
+    assert.equal(withState.tracestate, 'vendor=opaque');
 
     const untraced = buildOutboxEvent({
       topic: 'orders.v1',

@@ -44,6 +44,8 @@ export interface OutboxEvent {
   time: string;
   /** W3C traceparent of the request that caused it, so the relay continues that trace. */
   traceparent?: string;
+  /** W3C tracestate that went with {@link OutboxEvent.traceparent}, restored with it. */
+  tracestate?: string;
 }
 
 /**
@@ -64,7 +66,7 @@ export interface OutboxDocument {
   outboxPendingSince?: Date;
 }
 
-/** What a caller gives {@link buildOutboxEvent}; id, time and traceparent are filled in. */
+/** What a caller gives {@link buildOutboxEvent}; id, time and the trace context are filled in. */
 export interface NewOutboxEvent {
   topic: string;
   type: string;
@@ -78,11 +80,14 @@ export interface NewOutboxEvent {
   context?: Context;
 }
 
-/** Builds an outbox event, capturing the active span's traceparent through the global propagator. */
+/**
+ * Builds an outbox event, capturing the active span's W3C trace context (traceparent and, when
+ * the context carries one, tracestate) through the global propagator.
+ */
 export function buildOutboxEvent(input: NewOutboxEvent): OutboxEvent {
   const carrier: Record<string, string> = {};
   propagation.inject(input.context ?? otelContext.active(), carrier);
-  const { traceparent } = carrier;
+  const { traceparent, tracestate } = carrier;
   return {
     id: input.id ?? randomUUID(),
     topic: input.topic,
@@ -92,6 +97,7 @@ export function buildOutboxEvent(input: NewOutboxEvent): OutboxEvent {
     time: (input.time ?? new Date()).toISOString(),
     // Absent rather than undefined: the driver would store undefined as null.
     ...(traceparent === undefined ? {} : { traceparent }),
+    ...(traceparent === undefined || !tracestate ? {} : { tracestate }),
   };
 }
 

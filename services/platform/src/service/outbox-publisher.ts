@@ -21,7 +21,10 @@ export function isPoisonPublishError(error: unknown): boolean {
 /**
  * The outbox relay's publish function over the Kafka producer: looks up the event's topic
  * definition (so data is validated against its schema on the way out) and keeps the event's
- * id, time and traceparent, so a redelivered event has the same CloudEvents id.
+ * id and time, so a redelivered event has the same CloudEvents id. The trace context is not
+ * passed on: the relay restores the event's traceparent and tracestate as the parent of its own
+ * span, which is the active one here, so the producer's `send` span becomes its child (passing
+ * the traceparent would make the send span the relay span's sibling).
  */
 export function outboxPublisher(
   producer: EventPublisher,
@@ -37,7 +40,6 @@ export function outboxPublisher(
       key: event.key,
       data: event.data,
       time: event.time,
-      ...(event.traceparent === undefined ? {} : { traceparent: event.traceparent }),
     });
   };
 }
