@@ -301,9 +301,12 @@ describe('upstream client', () => {
       .find(
         (l) =>
           l.startsWith('http_client_request_duration_seconds_count{') &&
-          l.includes('status_code="0"'),
+          l.includes('http_response_status_code="0"'),
       );
-    assert.match(line ?? '', /upstream="catalog",method="GET",status_code="0"\} 3$/);
+    assert.match(
+      line ?? '',
+      /upstream="catalog",http_request_method="GET",http_response_status_code="0"\} 3$/,
+    );
   });
 
   it('records no user id in its spans: the route template for the path, query values redacted', async () => {
@@ -357,7 +360,9 @@ describe('upstream client', () => {
         .find(
           (l) =>
             l.startsWith('http_client_request_duration_seconds_count{') &&
-            l.includes(`upstream="catalog",method="GET",status_code="${status}"`),
+            l.includes(
+              `upstream="catalog",http_request_method="GET",http_response_status_code="${status}"`,
+            ),
         );
       return line === undefined ? 0 : Number(line.split(' ')[1]);
     };

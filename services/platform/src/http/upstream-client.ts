@@ -21,6 +21,7 @@ import type { z } from 'zod';
 import type { ServiceTokens } from '../auth/service-tokens.js';
 import { AppError, PlatformErrorCode, errors } from '../errors.js';
 import { LATENCY_BUCKETS_SECONDS, traceExemplar, type Metrics } from '../telemetry/metrics.js';
+import { redactedUrl } from '../telemetry/url-redaction.js';
 
 /** The methods an upstream call may use. */
 export type UpstreamMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
@@ -138,9 +139,7 @@ function buildUrl(baseUrl: string, path: string, query: Record<string, QueryValu
  * terms stay out of traces while the shape of the call stays readable.
  */
 export function spanUrl(url: URL): string {
-  const keys = [...new Set(url.searchParams.keys())];
-  const query = keys.map((key) => `${encodeURIComponent(key)}=REDACTED`).join('&');
-  return `${url.origin}${url.pathname}${query ? `?${query}` : ''}`;
+  return redactedUrl(url);
 }
 
 /** The socket-level error codes of undici's "fetch failed", found on the error's cause. */
@@ -189,7 +188,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   const histogram = metrics.histogram({
     name: 'http_client_request_duration_seconds',
     help: 'Duration of outbound HTTP requests to other services, per attempt.',
-    labelNames: ['upstream', 'method', 'status_code'] as const,
+    labelNames: ['upstream', 'http_request_method', 'http_response_status_code'] as const,
     buckets: LATENCY_BUCKETS_SECONDS,
   });
 
@@ -303,7 +302,11 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           throw error;
         } finally {
           histogram.observe({
-            labels: { upstream: name, method, status_code: statusLabel },
+            labels: {
+              upstream: name,
+              http_request_method: method,
+              http_response_status_code: statusLabel,
+            },
             value: (performance.now() - started) / 1000,
             exemplarLabels: traceExemplar(),
           });

@@ -12,6 +12,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { UrlQueryRedactor } from './url-redaction.js';
 
 /** Settings of {@link startTelemetry}; the preload builds them from the environment. */
 export interface TelemetryOptions {
@@ -45,12 +46,23 @@ export interface Telemetry {
 
 /**
  * The instrumentations Emporium turns on, chosen one by one rather than the auto bundle:
- * inbound and outbound HTTP, ioredis and the MongoDB driver. Kafka spans come from the
- * platform's own producer and consumer, which know the CloudEvents envelope and the retry and
- * dead-letter steps that the kafkajs instrumentation cannot see. No express instrumentation:
- * it made a span per middleware (seven for a cached product read), which cost more CPU than
- * the request; the platform's request observer names the server span after its route
- * instead (`GET /products/:id`, with `http.route`).
+ * inbound and outbound HTTP (`node:http`), ioredis and the MongoDB driver. No express
+ * instrumentation: it made a span per middleware (seven for a cached product read), which cost
+ * more CPU than the request; the platform's request observer names the server span after its
+ * route instead (`GET /products/:id`, with `http.route`).
+ *
+ * Kafka and fetch keep the platform's own spans rather than the contrib instrumentations
+ * (@opentelemetry/instrumentation-kafkajs, -undici), which do not give the same trace:
+ * - kafkajs: it wraps `producer.send` and `eachMessage`, so its `send`/`process` spans would
+ *   nest inside (or, with ours removed, replace) the platform's, and its injected traceparent
+ *   overrides ours in the headers. It cannot see the CloudEvents id and type, the handler's
+ *   retries and attempts, the dead-letter step or the idempotency skip; and its send span only
+ *   ends when kafkajs's send settles, which the idempotent producer (retrying without end)
+ *   may never do during an outage, where the platform's ends at the send timeout.
+ * - undici: a second CLIENT span per attempt under the upstream client's (named only `GET`,
+ *   no `peer.service`, `url.template` or resend count) that injects its own traceparent into
+ *   a request already carrying the client span's, with the query as sent in `url.full` and
+ *   `url.query`.
  */
 export function defaultInstrumentations(): Instrumentation[] {
   return [
@@ -85,7 +97,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       ...(options.podName ? { 'k8s.pod.name': options.podName } : {}),
       ...(options.namespace ? { 'k8s.namespace.name': options.namespace } : {}),
     }),
-    spanProcessors: [processor],
+    // The redactor first: it rewrites url.full before any processor sees the span end.
+    spanProcessors: [new UrlQueryRedactor(), processor],
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
     instrumentations: options.instrumentations ?? defaultInstrumentations(),
     // Metrics are prom-client's (scraped), logs are pino's (stdout): the SDK only traces.

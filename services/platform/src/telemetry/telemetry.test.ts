@@ -7,6 +7,7 @@ interface JaegerSpan {
   traceID: string;
   operationName: string;
   processID: string;
+  tags: { key: string; value: unknown }[];
 }
 interface JaegerTrace {
   traceID: string;
@@ -73,6 +74,16 @@ describe('telemetry preload', () => {
     // Outer server span, the client call, and the inner server span — all one trace id.
     assert.equal(kinds.filter((name) => name === 'GET').length, 3, JSON.stringify(kinds));
     assert.equal(new Set(trace.spans.map((s) => s.traceID)).size, 1);
+    // The client span's url.full keeps the query's keys, never its values (`?userId=alice`).
+    const tag = (span: JaegerSpan, key: string): unknown =>
+      span.tags.find((t) => t.key === key)?.value;
+    const client = trace.spans.find((s) => tag(s, 'span.kind') === 'client');
+    assert.ok(client, 'a client span');
+    assert.match(
+      String(tag(client, 'url.full')),
+      /^http:\/\/127\.0\.0\.1:\d+\/inner\?userId=REDACTED$/,
+    );
+    assert.doesNotMatch(JSON.stringify(client.tags), /alice/);
     const tags = Object.fromEntries(
       (Object.values(trace.processes)[0]?.tags ?? []).map((t) => [t.key, t.value]),
     );
