@@ -25,13 +25,13 @@ async function slowestRoutes(
   seconds: number,
 ): Promise<{ route: string; ms: number }[]> {
   const window = `${String(Math.ceil(seconds))}s`;
-  const by = 'sum by (job, method, route)';
+  const by = 'sum by (job, http_request_method, http_route)';
   const samples = await prometheus.query(
     `${by} (increase(http_server_request_duration_seconds_sum[${window}])) / ${by} (increase(http_server_request_duration_seconds_count[${window}])) > 0`,
   );
   return samples
     .map((s) => ({
-      route: `${s.metric.job ?? '?'} ${s.metric.method ?? ''} ${s.metric.route ?? ''}`,
+      route: `${s.metric.job ?? '?'} ${s.metric.http_request_method ?? ''} ${s.metric.http_route ?? ''}`,
       ms: Number(s.value[1]) * 1000,
     }))
     .filter((r) => Number.isFinite(r.ms))

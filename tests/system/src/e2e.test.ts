@@ -53,19 +53,23 @@ interface OpenApi {
 interface JaegerTrace {
   spans: {
     traceID: string;
+    spanID: string;
     operationName: string;
     processID: string;
+    references: { refType: string; spanID: string }[];
     tags: { key: string; value: string | number | boolean }[];
   }[];
   processes: Record<string, { serviceName: string }>;
 }
 
-/** A span of the trace, flattened: who emitted it, its name and its kind. */
+/** A span of the trace, flattened: who emitted it, its name, its kind and its parent. */
 interface SeenSpan {
   service: string;
   name: string;
   kind: string;
   traceId: string;
+  spanId: string;
+  parentId: string | undefined;
 }
 
 function flatten(trace: JaegerTrace): SeenSpan[] {
@@ -74,6 +78,8 @@ function flatten(trace: JaegerTrace): SeenSpan[] {
     name: span.operationName,
     kind: String(span.tags.find((tag) => tag.key === 'span.kind')?.value ?? ''),
     traceId: span.traceID,
+    spanId: span.spanID,
+    parentId: span.references.find((ref) => ref.refType === 'CHILD_OF')?.spanID,
   }));
 }
 
@@ -249,12 +255,12 @@ describe('e2e: the whole stack, as a client sees it', function () {
         ]),
         ...KAFKA_HOPS.flatMap(({ topic, producer, consumer }): [string, Partial<SeenSpan>][] => [
           [
-            `${producer} publishes ${topic}`,
-            { service: producer, name: `${topic} publish`, kind: 'producer' },
+            `${producer} sends ${topic}`,
+            { service: producer, name: `send ${topic}`, kind: 'producer' },
           ],
           [
             `${consumer} processes ${topic}`,
-            { service: consumer, name: `${topic} process`, kind: 'consumer' },
+            { service: consumer, name: `process ${topic}`, kind: 'consumer' },
           ],
         ]),
         ['notifications processes an event', { service: 'notifications', kind: 'consumer' }],
@@ -279,6 +285,24 @@ describe('e2e: the whole stack, as a client sees it', function () {
       throw new Error(`${String(err)}; still missing: ${last.join(', ')}`);
     });
     assert.ok(spans.every((span) => span.traceId === traceId));
+    // Every event leaves through its producer's outbox relay, whose span parents the send.
+    for (const { topic, producer } of KAFKA_HOPS) {
+      const relays = new Set(
+        spans
+          .filter((span) => span.service === producer && span.name === `outbox relay ${topic}`)
+          .map((span) => span.spanId),
+      );
+      const sends = spans.filter(
+        (span) => span.service === producer && span.name === `send ${topic}`,
+      );
+      assert.ok(sends.length > 0 && relays.size > 0, `${producer}: send and relay spans`);
+      for (const send of sends) {
+        assert.ok(
+          relays.has(send.parentId ?? ''),
+          `${producer}: the relay span parents send ${topic}`,
+        );
+      }
+    }
   });
 
   it('every Prometheus target is up: each service and each Envoy', async function () {
