@@ -84,5 +84,6 @@ export {
   type CommandOptions,
   type CommandOutput,
 } from './tools/run.js';
+export { call, type Answer } from './http-client.js';
 export { assertValidOpenApi } from './openapi.js';
 export { runNodeScript, serviceMain, type ScriptRun, type ServiceCommand } from './node-script.js';

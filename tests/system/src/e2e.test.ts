@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { eventually, freePort, repoRoot, runNodeScript, tempDir } from '@emporium/harness';
+import { call, eventually, freePort, repoRoot, runNodeScript, tempDir } from '@emporium/harness';
 import {
   freeStackPorts,
   registerScrapeTarget,
@@ -13,7 +13,6 @@ import {
   type StackPorts,
 } from '@emporium/scripts/stack';
 import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
-import { call } from './client.js';
 
 /** The gateway's per-user bucket in this run: small, so a burst reaches it quickly. */
 const USER_CAPACITY = 20;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from '@emporium/harness';
+import { startTestIssuer, type TestIssuer } from '@emporium/platform/testing';
 import {
   freeStackPorts,
   LOCAL_ROUTE_TIMEOUT_MS,
@@ -12,7 +13,6 @@ import {
   type Stack,
   type StackPorts,
 } from '@emporium/scripts/stack';
-import { startTestIssuer, type TestIssuer } from './issuer.js';
 import {
   isClientError,
   isUnclean,

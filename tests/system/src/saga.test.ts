@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import {
+  call,
   eventually,
   startKafka,
   startMongo,
@@ -11,11 +12,10 @@ import {
 import { randomUUID } from 'node:crypto';
 import { SUBSCRIPTIONS, TOPICS } from '@emporium/contracts';
 import { DLQ_HEADERS, encodeCloudEvent } from '@emporium/platform';
+import { startTestIssuer, type TestIssuer } from '@emporium/platform/testing';
 import { startServices, type RunningServices } from '@emporium/scripts/stack';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { MongoClient } from 'mongodb';
-import { call } from './client.js';
-import { startTestIssuer, type TestIssuer } from './issuer.js';
 
 /** How many shoppers check out at the same time. */
 const SHOPPERS = 20;

@@ -9,3 +9,4 @@ export {
 } from './events-fixture.js';
 export type { EventWatcher, WatchedEvent } from './event-watcher.js';
 export { LOCAL_ISSUERS, startTokenIssuer, type TokenIssuer } from '../auth/token-issuer.js';
+export { startTestIssuer, type TestIssuer } from './test-issuer.js';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  call,
   startKafka,
   startKubernetes,
   startMongo,
@@ -14,7 +15,6 @@ import {
 } from '@emporium/harness';
 import { startServices, type RunningServices } from '@emporium/scripts/stack';
 import { generateKeyPair, SignJWT } from 'jose';
-import { call } from './client.js';
 
 /** The namespace the tokens' service accounts live in, as the chart's release would. */
 const NAMESPACE = 'emporium';

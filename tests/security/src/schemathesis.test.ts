@@ -11,8 +11,8 @@ import {
   type MongoServer,
   type RedisServer,
 } from '@emporium/harness';
+import { startTestIssuer, type TestIssuer } from '@emporium/platform/testing';
 import { startServices, type RunningServices } from '@emporium/scripts/stack';
-import { startTestIssuer, type TestIssuer } from './issuer.js';
 
 /**
  * What every answer must meet: never a 5xx, and only what the operation documents (status,

@@ -1,4 +1,4 @@
-import { startTokenIssuer } from '@emporium/platform/testing';
+import { startTokenIssuer } from '../auth/token-issuer.js';
 
 /** A token issuer outside the stack, as Cognito is on EKS: its keys outlive every restart. */
 export interface TestIssuer {
