@@ -9,13 +9,15 @@ import { chartFiles } from './files.js';
 runCli('chart:generate', async () => {
   const root = chartDir();
   // A service that left the topology must not leave its bootstrap behind.
-  await rm(join(root, 'files', 'envoy'), { recursive: true, force: true });
+  for (const generated of ['envoy', 'dashboards', 'rules']) {
+    await rm(join(root, 'files', generated), { recursive: true, force: true });
+  }
   for (const [path, content] of Object.entries(chartFiles())) {
     await mkdir(dirname(join(root, path)), { recursive: true });
     await writeFile(join(root, path), content);
   }
   progress(
     'chart',
-    `wrote ${String((await readdir(join(root, 'files', 'envoy'))).length)} Envoy bootstraps and files/topology.yaml`,
+    `wrote ${String((await readdir(join(root, 'files', 'envoy'))).length)} Envoy bootstraps, ${String((await readdir(join(root, 'files', 'dashboards'))).length)} dashboards, the alert rules and files/topology.yaml`,
   );
 });

@@ -1,5 +1,14 @@
-import type { Metrics } from '@emporium/platform';
-import { canTransition, ORDER_STATUSES, type Order, type Transition } from './domain/order.js';
+import { traceExemplar, type Metrics } from '@emporium/platform';
+import {
+  canTransition,
+  ORDER_STATUSES,
+  type Order,
+  type OrderStatus,
+  type Transition,
+} from './domain/order.js';
+
+/** Where an order's saga ends; reaching one stops the order's completion clock. */
+const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['SHIPPED', 'CANCELLED']);
 
 /** Orders' business metrics (the funnel and revenue dashboards read these). */
 export interface OrderMetrics {
@@ -7,12 +16,15 @@ export interface OrderMetrics {
   placed(order: Order): void;
   /** A placement was refused or failed, by stable error code. */
   rejected(code: string): void;
-  /** An order changed status; a move to PAID also counts its total as revenue. */
+  /**
+   * An order changed status; a move to PAID also counts its total as revenue, a move to a
+   * final status observes the time since placement.
+   */
   transitioned(order: Order, transitions: readonly Transition[]): void;
 }
 
 /** Creates (or reuses, by name) orders' counters in the service's registry. */
-export function orderMetrics(metrics: Metrics): OrderMetrics {
+export function orderMetrics(metrics: Metrics, now: () => Date = () => new Date()): OrderMetrics {
   const placed = metrics.counter({
     name: 'orders_placed_total',
     help: 'Orders accepted as PENDING, by currency.',
@@ -33,6 +45,13 @@ export function orderMetrics(metrics: Metrics): OrderMetrics {
     help: 'Sum of the totals of orders that reached PAID, in minor units, by currency.',
     labelNames: ['currency'] as const,
   });
+  const completion = metrics.histogram({
+    name: 'orders_completion_duration_seconds',
+    help: 'Time from placement to a final status (SHIPPED or CANCELLED), in seconds: the order SLO wants 99 % within 60 s.',
+    labelNames: ['status'] as const,
+    // Around the 60 s objective, so its bucket edge is exact.
+    buckets: [0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 300, 600],
+  });
   // Zero series up front, so rate() and the funnel panels have data before the first order.
   for (const from of ORDER_STATUSES) {
     for (const to of ORDER_STATUSES) {
@@ -50,6 +69,14 @@ export function orderMetrics(metrics: Metrics): OrderMetrics {
       for (const { from, to } of moves) {
         transitions.inc({ from, to });
         if (to === 'PAID') revenue.inc({ currency: order.currency }, order.totalMinor);
+        if (FINAL_STATUSES.has(to)) {
+          const seconds = Math.max(0, (now().getTime() - Date.parse(order.createdAt)) / 1000);
+          completion.observe({
+            labels: { status: to },
+            value: seconds,
+            exemplarLabels: traceExemplar(),
+          });
+        }
       }
     },
   };

@@ -35,6 +35,7 @@ export {
   type Metrics,
   type MetricsOptions,
 } from './telemetry/metrics.js';
+export { observeMongoCommands, observeRedisCommands } from './telemetry/db-metrics.js';
 export {
   defaultInstrumentations,
   startTelemetry,

@@ -158,6 +158,16 @@ describe('orders saga events', () => {
     );
     const text = await fx.metrics.registry.metrics();
     assert.match(text, /^orders_revenue_minor_total\{currency="EUR",service="orders"\} 5000$/m);
+    // Each order reaching SHIPPED is timed once, redeliveries or not: as many observations as
+    // moves to SHIPPED, and at least the two of this test.
+    const sum = (pattern: RegExp): number =>
+      [...text.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0);
+    const timed = sum(
+      /^orders_completion_duration_seconds_count\{[^}]*status="SHIPPED"[^}]*\} (\d+)$/gm,
+    );
+    const moves = sum(/^order_transitions_total\{[^}]*to="SHIPPED"[^}]*\} (\d+)$/gm);
+    assert.ok(timed >= 2, text);
+    assert.equal(timed, moves);
   });
 
   it('PaymentDeclined cancels once and OrderCancelled with the lines reaches orders.v1', async () => {

@@ -242,6 +242,49 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     string,
     { messaging_destination_name: string; messaging_destination_partition_id: string }
   >();
+  // The high watermark of each partition's batch in progress, so the lag moves with every
+  // record processed, not only when a batch ends (a slow handler's batch can take minutes).
+  const highWatermarks = new Map<string, bigint>();
+  const setLag = (topic: string, partition: number, lag: bigint | number): void => {
+    const labels = {
+      messaging_destination_name: topic,
+      messaging_destination_partition_id: String(partition),
+    };
+    lagSeries.set(`${topic}/${String(partition)}`, labels);
+    m.lag.set({ ...labels, messaging_consumer_group_name: groupId }, Math.max(0, Number(lag)));
+  };
+
+  /**
+   * Sets the lag of newly assigned partitions from the broker's offsets (committed position
+   * against the high watermark), so a member reports its lag from the moment it joins, not
+   * from its first non-empty batch: a quiet topic then shows 0, not nothing.
+   */
+  const seedLag = async (assigned: readonly { topic: string; partition: number }[]) => {
+    const unknown = assigned.filter((a) => !lagSeries.has(`${a.topic}/${String(a.partition)}`));
+    if (unknown.length === 0) return;
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const topics = [...new Set(unknown.map((a) => a.topic))];
+      const committed = await admin.fetchOffsets({ groupId, topics });
+      for (const topic of topics) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const positions = committed.find((c) => c.topic === topic)?.partitions ?? [];
+        for (const { partition } of unknown.filter((a) => a.topic === topic)) {
+          const end = ends.find((e) => e.partition === partition);
+          if (!end || lagSeries.has(`${topic}/${String(partition)}`)) continue;
+          const position = positions.find((p) => p.partition === partition)?.offset ?? '-1';
+          // No committed offset yet: the group starts from the low watermark (fromBeginning).
+          const from = BigInt(position) >= 0n ? BigInt(position) : BigInt(end.low);
+          setLag(topic, partition, BigInt(end.high) - from);
+        }
+      }
+    } catch (error) {
+      logger.debug({ err: error, consumer_group: groupId }, 'Could not read offsets for the lag');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  };
 
   const register = (handler: TopicHandler): void => {
     if (consumer) throw new Error('Add handlers before start().');
@@ -441,6 +484,11 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         });
         span.end();
       }
+      const highWatermark = highWatermarks.get(`${topic}/${String(partition)}`);
+      // Records after this one, up to the last one written (the high watermark is the next).
+      if (highWatermark !== undefined) {
+        setLag(topic, partition, highWatermark - 1n - BigInt(message.offset));
+      }
     });
   }
 
@@ -477,8 +525,14 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
           if (!assigned.has(key)) {
             m.lag.remove({ ...labels, messaging_consumer_group_name: groupId });
             lagSeries.delete(key);
+            highWatermarks.delete(key);
           }
         }
+        void seedLag(
+          Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+            partitions.map((partition) => ({ topic, partition })),
+          ),
+        );
       });
       c.on(c.events.CRASH, ({ payload }) => {
         // kafkajs restarts after retriable failures (our redeliveries among them); a crash
@@ -489,13 +543,14 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
           payload.restart ? 'Kafka consumer crashed; restarting' : 'Kafka consumer crashed',
         );
       });
+      c.on(c.events.START_BATCH_PROCESS, ({ payload }) => {
+        const { topic, partition } = payload;
+        highWatermarks.set(`${topic}/${String(partition)}`, BigInt(payload.highWatermark));
+        // offsetLagLow counts the records after the batch's first; the first is not done yet.
+        setLag(topic, partition, BigInt(payload.offsetLagLow) + 1n);
+      });
       c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
-        const labels = {
-          messaging_destination_name: payload.topic,
-          messaging_destination_partition_id: String(payload.partition),
-        };
-        lagSeries.set(`${payload.topic}/${String(payload.partition)}`, labels);
-        m.lag.set({ ...labels, messaging_consumer_group_name: groupId }, Number(payload.offsetLag));
+        setLag(payload.topic, payload.partition, BigInt(payload.offsetLag));
       });
       try {
         await Promise.all([c.connect(), p.connect()]);
@@ -513,6 +568,17 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         dlqProducer = undefined;
         await Promise.allSettled([c.disconnect(), p.disconnect()]);
         throw error;
+      }
+      // Zero series up front, so dashboards and alerts see the group's retries and dead
+      // letters as 0 (not as no data) until the first one.
+      for (const topic of handlers.keys()) {
+        const labels = {
+          messaging_destination_name: topic,
+          messaging_consumer_group_name: groupId,
+        };
+        for (const reason of ['invalid', 'handler-failed'] satisfies DeadLetterReason[])
+          m.deadLettered.inc({ ...labels, reason }, 0);
+        m.processFailures.inc({ ...labels, reason: 'handler-error' }, 0);
       }
       logger.info({ consumer_group: groupId, topics: [...handlers.keys()] }, 'Consumer started');
     },
@@ -532,6 +598,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       for (const labels of lagSeries.values())
         m.lag.remove({ ...labels, messaging_consumer_group_name: groupId });
       lagSeries.clear();
+      highWatermarks.clear();
       logger.info({ consumer_group: groupId }, 'Consumer stopped');
     },
   };

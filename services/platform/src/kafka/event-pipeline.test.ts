@@ -420,6 +420,87 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
     );
   });
 
+  it('reports lag from the moment it joins (0 on a quiet topic) and after every record of a slow batch, with zero retry and dead-letter series', async () => {
+    const quiet = fresh();
+    await ensureTopics(kafka, { topics: [quiet.topic], consumerGroups: [quiet.groupId] });
+    await startRunner({
+      groupId: quiet.groupId,
+      handlers: [eventHandler(quiet.topic, () => Promise.resolve())],
+    });
+    const quietLabels = {
+      messaging_destination_name: quiet.topic.name,
+      messaging_consumer_group_name: quiet.groupId,
+    };
+    // Seeded from the broker's offsets, though no batch ever arrives.
+    assert.equal(
+      await eventually('the quiet topic’s lag', () =>
+        sample('messaging_consumer_lag', {
+          ...quietLabels,
+          messaging_destination_partition_id: '0',
+        }),
+      ),
+      0,
+    );
+    assert.equal(
+      await sample('messaging_dead_lettered_messages_total', {
+        ...quietLabels,
+        reason: 'handler-failed',
+      }),
+      0,
+    );
+    assert.equal(
+      await sample('messaging_process_failures_total', { ...quietLabels, reason: 'handler-error' }),
+      0,
+    );
+
+    const { topic, groupId } = fresh();
+    await ensureTopics(kafka, { topics: [topic], consumerGroups: [groupId] });
+    const type = 'com.emporium.test.OrderPlaced';
+    for (let i = 0; i < 4; i += 1) {
+      await producer.publish(topic, {
+        id: `slow-${String(i)}`,
+        type,
+        key: 'same',
+        data: { orderId: `o-${String(i)}`, total: 1 },
+      });
+    }
+    // The handler waits for a release per record, so the batch of four is processed slowly.
+    const started: string[] = [];
+    const releases: (() => void)[] = [];
+    await startRunner({
+      groupId,
+      handlers: [
+        eventHandler(topic, (event) => {
+          started.push(event.id);
+          return new Promise<void>((resolve) => releases.push(resolve));
+        }),
+      ],
+    });
+    const lag = () =>
+      sample('messaging_consumer_lag', {
+        messaging_destination_name: topic.name,
+        messaging_consumer_group_name: groupId,
+        messaging_destination_partition_id: '0',
+      });
+    await eventually('the first record', () =>
+      Promise.resolve(started.length === 1 ? true : undefined),
+    );
+    assert.equal(await lag(), 4, 'the whole batch is ahead while its first record is handled');
+    releases.shift()?.();
+    await eventually('the second record', () =>
+      Promise.resolve(started.length === 2 ? true : undefined),
+    );
+    assert.equal(await lag(), 3, 'the lag moved inside the batch');
+    for (let i = 0; i < 3; i += 1) {
+      releases.shift()?.();
+      await eventually(`record ${String(i + 3)}`, () =>
+        Promise.resolve(started.length >= Math.min(4, i + 3) ? true : undefined),
+      );
+    }
+    releases.shift()?.();
+    assert.equal(await eventually('no lag', async () => ((await lag()) === 0 ? 0 : undefined)), 0);
+  });
+
   it('skips an event id the idempotency store has seen, and commits past it', async () => {
     const { topic, groupId } = fresh();
     await ensureTopics(kafka, { topics: [topic], consumerGroups: [groupId] });

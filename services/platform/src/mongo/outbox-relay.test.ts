@@ -201,6 +201,35 @@ describe('outbox relay', function () {
     assert.equal((await orders.findOne({ _id: 'A' }))?.outboxPending, 0);
   });
 
+  it('reports the age of the oldest unpublished event, and 0 once it is published', async () => {
+    const orders = collection();
+    const metrics = createMetrics({ service: 'test', runtimeMetrics: false });
+    const tenMinutesAgo = new Date(Date.now() - 600_000).toISOString();
+    const aMinuteAgo = new Date(Date.now() - 60_000).toISOString();
+    await insertWithOutbox(orders, { _id: 'A', status: 'PENDING' }, [
+      event('A', 'a1', tenMinutesAgo),
+    ]);
+    await insertWithOutbox(orders, { _id: 'B', status: 'PENDING' }, [event('B', 'b1', aMinuteAgo)]);
+    let kafkaUp = false;
+    const relay = createOutboxRelay(
+      relayOptions(
+        orders,
+        () => (kafkaUp ? Promise.resolve() : Promise.reject(new Error('broker away'))),
+        metrics,
+      ),
+    );
+    const age = () =>
+      metricValue(metrics, 'outbox_oldest_pending_age_seconds', {
+        collection: orders.collectionName,
+      });
+    await relay.runOnce();
+    const stuck = await age();
+    assert.ok(stuck >= 599 && stuck < 700, `oldest pending age ${String(stuck)} s`);
+    kafkaUp = true;
+    await relay.runOnce();
+    assert.equal(await age(), 0);
+  });
+
   it('moves events that can never be published to outboxDead, and the rest go on', async () => {
     const orders = collection();
     const metrics = createMetrics({ service: 'test', runtimeMetrics: false });

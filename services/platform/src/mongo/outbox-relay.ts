@@ -126,6 +126,11 @@ export function createOutboxRelay<T extends Document = Document>(
     help: 'Outbox events not yet published, per aggregate collection (0 on non-leader replicas).',
     labelNames: ['collection'],
   });
+  const oldestGauge = metrics.gauge({
+    name: 'outbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest unpublished outbox event at the last scan, per aggregate collection, in seconds (0 when none, and on non-leader replicas).',
+    labelNames: ['collection'],
+  });
   const publishedCounter = metrics.counter({
     name: 'outbox_published_events_total',
     help: 'Outbox events published and marked sent.',
@@ -330,6 +335,8 @@ export function createOutboxRelay<T extends Document = Document>(
     full: boolean;
     /** Unsent events in the documents read, when they were all there were (not `full`). */
     pending: number;
+    /** When the oldest event still unsent after the round was written, if one was read. */
+    oldest?: Date;
   }
 
   /** The safety-net scan: documents with unsent events, oldest pending first. */
@@ -358,7 +365,10 @@ export function createOutboxRelay<T extends Document = Document>(
       result.published += done.published;
       result.failed += done.failed;
       result.dead += done.dead;
-      result.pending += Math.max(0, (doc.outboxPending ?? 0) - done.published - done.dead);
+      const left = Math.max(0, (doc.outboxPending ?? 0) - done.published - done.dead);
+      result.pending += left;
+      // Read oldest first, so the first document still pending holds the oldest event.
+      if (left > 0 && result.oldest === undefined) result.oldest = doc.outboxPendingSince;
       if (failureBudget.consecutive >= maxConsecutiveFailures) {
         result.gaveUp = true;
         break;
@@ -378,6 +388,18 @@ export function createOutboxRelay<T extends Document = Document>(
     return row?.pending ?? 0;
   };
 
+  /** `outboxPendingSince` of the document waiting longest, read when the scan did not see all. */
+  const findOldest = async (collection: Collection): Promise<Date | undefined> => {
+    const doc = (await collection.findOne(
+      { outboxPendingSince: { $exists: true } } as Filter<Document>,
+      {
+        sort: { outboxPendingSince: 1 },
+        projection: { outboxPendingSince: 1 },
+      },
+    )) as RelayDocument | null;
+    return doc?.outboxPendingSince;
+  };
+
   const scan = async (): Promise<OutboxRoundResult> => {
     const result: OutboxRoundResult = {
       leader: isLeader(),
@@ -389,8 +411,10 @@ export function createOutboxRelay<T extends Document = Document>(
     };
     if (!result.leader) {
       // Zero, not stale numbers: a sum over replicas then counts only the leader's view.
-      for (const collection of collections)
+      for (const collection of collections) {
         pendingGauge.set({ collection: collection.collectionName }, 0);
+        oldestGauge.set({ collection: collection.collectionName }, 0);
+      }
       return result;
     }
     const failureBudget = { consecutive: 0 };
@@ -408,9 +432,12 @@ export function createOutboxRelay<T extends Document = Document>(
       const done = rounds.get(collection);
       // The scan already saw every pending document unless it stopped early or was full;
       // only then is the (on FerretDB, whole-collection) count worth another read.
-      const pending =
-        done && !done.full && !done.gaveUp ? done.pending : await countPending(collection);
+      const sawAll = done !== undefined && !done.full && !done.gaveUp;
+      const pending = sawAll ? done.pending : await countPending(collection);
       pendingGauge.set({ collection: collection.collectionName }, pending);
+      const oldest = sawAll ? done.oldest : await findOldest(collection);
+      const age = oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest.getTime()) / 1000);
+      oldestGauge.set({ collection: collection.collectionName }, age);
       result.pending += pending;
     }
     return result;

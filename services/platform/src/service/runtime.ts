@@ -22,6 +22,7 @@ import {
 import { createRedisClient, pingRedis, waitForRedis } from '../redis/redis-client.js';
 import { getTelemetry } from '../telemetry/handle.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
+import { observeMongoCommands, observeRedisCommands } from '../telemetry/db-metrics.js';
 import { listen } from './listen.js';
 import { isPoisonPublishError, outboxPublisher } from './outbox-publisher.js';
 import { kafkaSasl, type kafkaConfigShape, type mongoConfigShape } from './service-config.js';
@@ -117,7 +118,9 @@ export function createServiceRuntime(name: string, config: BaseConfig): ServiceR
         appName: name,
         retryWrites: mongoConfig.MONGO_RETRY_WRITES,
         ...(mongoConfig.MONGO_TLS_CA_FILE ? { tlsCaFile: mongoConfig.MONGO_TLS_CA_FILE } : {}),
+        extra: { monitorCommands: true },
       });
+      observeMongoCommands(client, metrics);
       readiness.register('mongodb', () => pingMongo(client));
       lifecycle.onShutdown('clients', 'mongodb', () => client.close());
       return client;
@@ -139,6 +142,7 @@ export function createServiceRuntime(name: string, config: BaseConfig): ServiceR
     },
     redis: async (url, { ready }) => {
       const redis = createRedisClient({ url, connectionName: name, logger });
+      observeRedisCommands(redis, metrics);
       if (ready) {
         readiness.register('redis', () => pingRedis(redis));
         // Start anyway: /readyz reports the outage and requests answer 503 until Redis is back.

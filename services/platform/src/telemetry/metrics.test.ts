@@ -22,6 +22,26 @@ describe('metrics', () => {
     assert.match(text, /process_resident_memory_bytes\{service="orders"\}/);
   });
 
+  it('reports the event loop’s utilisation since the previous scrape, busy near 1', async () => {
+    const metrics = createMetrics({ service: 'orders' });
+    const utilisation = async (): Promise<number> => {
+      const text = await metrics.text('nodejs_eventloop_utilization_ratio');
+      return Number(
+        /^nodejs_eventloop_utilization_ratio\{service="orders"\} (\S+)$/m.exec(text)?.[1],
+      );
+    };
+    await utilisation();
+    const busyUntil = Date.now() + 50;
+    while (Date.now() < busyUntil) {
+      // Keep the loop busy: the next reading covers only this stretch.
+    }
+    const busy = await utilisation();
+    assert.ok(busy > 0.5 && busy <= 1, `busy loop read ${String(busy)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const idle = await utilisation();
+    assert.ok(idle >= 0 && idle < busy, `idle loop read ${String(idle)}, busy ${String(busy)}`);
+  });
+
   it('returns the same metric for the same name, and counters keep one _total', async () => {
     const metrics = createMetrics({ service: 's', runtimeMetrics: false });
     const a = metrics.counter({ name: 'orders_placed_total', help: 'Orders placed.' });

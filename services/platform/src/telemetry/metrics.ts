@@ -65,7 +65,10 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>();
   registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   registry.setDefaultLabels({ service: options.service });
-  if (options.runtimeMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.runtimeMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    registerEventLoopUtilization(registry);
+  }
 
   const getOrCreate = <M extends Metric>(name: string, create: () => M): M =>
     (registry.getSingleMetric(name) as M | undefined) ?? create();
@@ -123,6 +126,27 @@ export function createMetrics(options: MetricsOptions): Metrics {
           : { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: await prometheusText() },
       ),
   };
+}
+
+/**
+ * `nodejs_eventloop_utilization_ratio`: the share of time the event loop was busy since the
+ * previous scrape (Node's performance.eventLoopUtilization), which prom-client does not
+ * collect; lag says a loop is late, utilisation says how close to full it runs.
+ */
+function registerEventLoopUtilization(
+  registry: Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>,
+): void {
+  let last = performance.eventLoopUtilization();
+  new Gauge({
+    name: 'nodejs_eventloop_utilization_ratio',
+    help: 'Share of time the event loop was busy since the previous scrape (0–1).',
+    registers: [registry],
+    collect() {
+      const now = performance.eventLoopUtilization();
+      this.set(performance.eventLoopUtilization(now, last).utilization);
+      last = now;
+    },
+  });
 }
 
 /** Exemplar labels of the active span (trace_id, span_id) when it is sampled, else empty. */

