@@ -25,3 +25,10 @@ export {
   type Slo,
 } from './rules/slos.js';
 export { ALERT_CASES, promtoolTests, type AlertCase } from './rules/unit-tests.js';
+export {
+  checkPanels,
+  exemplarTraces,
+  type CheckOptions,
+  type ExemplarTrace,
+  type PanelResult,
+} from './check.js';

@@ -23,6 +23,7 @@ import {
   type RunningSidecar,
 } from './sidecars.js';
 import { SERVICES, type ServiceName } from './topology.js';
+import { rulesFile } from '../observability/rules/file.js';
 
 /**
  * Where `npm start` keeps its data across runs (Kafka topics, FerretDB databases). The suffix
@@ -80,8 +81,15 @@ export interface StackOptions {
   /** Extra variables per service. */
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   logLevel?: string;
-  /** Prometheus' scrape interval (`5s` by default). */
+  /** Prometheus' scrape interval (`5s` by default); rules are evaluated as often. */
   scrapeInterval?: string;
+  /**
+   * Prometheus' rules: the store's SLO recording rules and alerts (the chart's rule file) by
+   * default; a test passes its own (e.g. with shorter `for` durations).
+   */
+  rules?: string;
+  /** Alertmanagers Prometheus sends its alerts to (none by default). */
+  alertmanagers?: readonly string[];
   /** Told before each step starts. */
   progress?: (step: string, message: string) => void;
 }
@@ -327,7 +335,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           // Started before the services, with every target declared: each turns up once its
           // process is ready. Prometheus watches the folder of file targets only if it exists.
           await mkdir(targetsDir(options.dataDir), { recursive: true });
+          const rules = join(options.dataDir, 'prometheus-rules.yaml');
+          await writeFile(rules, options.rules ?? rulesFile());
           const started = await startPrometheus({
+            ruleFiles: [rules],
+            ...(options.alertmanagers ? { alertmanagers: options.alertmanagers } : {}),
             port: ports.prometheus,
             scrapeInterval: options.scrapeInterval ?? '5s',
             scrapeConfigs: withServices

@@ -6,6 +6,16 @@ import {
   type OrderStatus,
   type Transition,
 } from './domain/order.js';
+import { OrdersErrorCode } from './errors.js';
+
+/** The refusals a shopper can cause (the others are failures, counted when they happen). */
+const BUSINESS_REFUSALS = [
+  OrdersErrorCode.CART_EMPTY,
+  OrdersErrorCode.CART_TOO_LARGE,
+  OrdersErrorCode.UNKNOWN_SKU,
+  OrdersErrorCode.MIXED_CURRENCIES,
+  OrdersErrorCode.OUT_OF_STOCK,
+] as const;
 
 /** Where an order's saga ends; reaching one stops the order's completion clock. */
 const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['SHIPPED', 'CANCELLED']);
@@ -52,7 +62,9 @@ export function orderMetrics(metrics: Metrics, now: () => Date = () => new Date(
     // Around the 60 s objective, so its bucket edge is exact.
     buckets: [0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 300, 600],
   });
-  // Zero series up front, so rate() and the funnel panels have data before the first order.
+  // Zero series up front, so rate() and the funnel panels have data before the first order
+  // (and the refusals panel shows 0, not "no data", while nobody is refused).
+  for (const code of BUSINESS_REFUSALS) rejected.inc({ code }, 0);
   for (const from of ORDER_STATUSES) {
     for (const to of ORDER_STATUSES) {
       if (canTransition(from, to)) transitions.inc({ from, to }, 0);

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient, MongoServerError } from 'mongodb';
+import { startAlertmanager } from './components/alertmanager.js';
 import { startEnvoy } from './components/envoy.js';
 import { helm } from './components/helm.js';
 import { startJaeger } from './components/jaeger.js';
@@ -18,7 +19,7 @@ import { freePort, tempDir } from './process.js';
 
 /** A round trip through one real component: start it, use it as a client would, stop it. */
 export interface ComponentCheck {
-  /** As printed by infra:check: kafka, redis, mongodb, envoy, prometheus, jaeger, helm, kubernetes. */
+  /** As printed by infra:check: kafka, redis, mongodb, envoy, prometheus, alertmanager, jaeger, helm, kubernetes. */
   name: string;
   run(): Promise<void>;
 }
@@ -376,6 +377,45 @@ async function kubernetesRoundTrip(): Promise<void> {
   }
 }
 
+/** An alert posted to Alertmanager's API reaches its webhook receiver, then resolves. */
+async function alertmanagerRoundTrip(): Promise<void> {
+  const received: { status: string; alerts: { labels: Record<string, string> }[] }[] = [];
+  const webhook = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received.push(JSON.parse(Buffer.concat(chunks).toString()) as (typeof received)[number]);
+      res.end();
+    });
+  });
+  const port = await listen(webhook);
+  const alertmanager = await startAlertmanager({
+    webhookUrl: `http://127.0.0.1:${String(port)}/alerts`,
+  });
+  const name = `InfraCheck${randomBytes(3).toString('hex')}`;
+  const post = (endsAt: Date) =>
+    fetch(`${alertmanager.url}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ labels: { alertname: name }, endsAt: endsAt.toISOString() }]),
+    });
+  try {
+    expectEqual('POST /api/v2/alerts', (await post(new Date(Date.now() + 60_000))).status, 200);
+    await eventually('the firing alert at the webhook', () =>
+      Promise.resolve(
+        received.find((n) => n.status === 'firing' && n.alerts[0]?.labels.alertname === name),
+      ),
+    );
+    await post(new Date());
+    await eventually('the resolved alert at the webhook', () =>
+      Promise.resolve(received.find((n) => n.status === 'resolved')),
+    );
+  } finally {
+    await alertmanager.stop();
+    await close(webhook);
+  }
+}
+
 /** Every component's round trip, in the order infra:check prints them. */
 export const COMPONENT_CHECKS: readonly ComponentCheck[] = [
   { name: 'kafka', run: kafkaRoundTrip },
@@ -383,6 +423,7 @@ export const COMPONENT_CHECKS: readonly ComponentCheck[] = [
   { name: 'mongodb', run: mongoRoundTrip },
   { name: 'envoy', run: envoyRoundTrip },
   { name: 'prometheus', run: prometheusRoundTrip },
+  { name: 'alertmanager', run: alertmanagerRoundTrip },
   { name: 'jaeger', run: jaegerRoundTrip },
   { name: 'helm', run: helmRoundTrip },
   { name: 'kubernetes', run: kubernetesRoundTrip },

@@ -32,9 +32,15 @@ export {
   startPrometheus,
   type PrometheusOptions,
   type PrometheusServer,
+  type PromAlert,
   type PromSample,
   type ScrapeConfig,
 } from './components/prometheus.js';
+export {
+  startAlertmanager,
+  type AlertmanagerOptions,
+  type AlertmanagerServer,
+} from './components/alertmanager.js';
 export { startRedis, type RedisOptions, type RedisServer } from './components/redis.js';
 export {
   json,

@@ -41,6 +41,16 @@ const serviceLink = {
 };
 const serviceTraces = { title: 'Traces of this service', url: tracesUrl('${service}') };
 
+/**
+ * The share of `metric`'s rate matching `bad`, by `by`: 0 (not "no data") while nothing is
+ * bad, since a rate of bad events that never happened has no series to divide.
+ */
+const errorRatio = (metric: string, selector: string, bad: string, by: string): string => {
+  const all = `sum by (${by}) (rate(${metric}{${selector}}[${RATE}]))`;
+  const badSelector = [selector, bad].filter(Boolean).join(', ');
+  return `(sum by (${by}) (rate(${metric}{${badSelector}}[${RATE}])) or ${all} * 0) / ${all}`;
+};
+
 /** Availability over `window` against the SLO's budget: 1 = untouched, 0 = spent. */
 const budgetLeft = (errorRatio: string, objective: number): string =>
   `1 - (${errorRatio}) / ${String(1 - objective)}`;
@@ -139,7 +149,12 @@ function overview(): Dashboard {
             description: 'Share of requests answered 5xx (the server failed).',
             queries: [
               {
-                expr: `sum by (service) (rate(${HTTP}_count{${SVC}, http_response_status_code=~"5.."}[${RATE}])) / sum by (service) (rate(${HTTP}_count{${SVC}}[${RATE}]))`,
+                expr: errorRatio(
+                  `${HTTP}_count`,
+                  SVC,
+                  'http_response_status_code=~"5.."',
+                  'service',
+                ),
                 legend: '{{service}}',
               },
             ],
@@ -218,7 +233,8 @@ function service(): Dashboard {
             description: 'Requests per second answered 4xx or 5xx, by route and status.',
             queries: [
               {
-                expr: `sum by (service, http_route, http_response_status_code) (rate(${HTTP}_count{${SVC}, http_response_status_code=~"[45].."}[${RATE}]))`,
+                // Each route at 0 while it has no errors (not "no data").
+                expr: `sum by (service, http_route, http_response_status_code) (rate(${HTTP}_count{${SVC}, http_response_status_code=~"[45].."}[${RATE}])) or sum by (service, http_route) (rate(${HTTP}_count{${SVC}}[${RATE}])) * 0`,
                 legend: '{{service}} {{http_route}} {{http_response_status_code}}',
               },
             ],
@@ -260,7 +276,12 @@ function service(): Dashboard {
               'Share of attempts that failed: 5xx, or no answer at all (a status of 0 means the connection failed or timed out).',
             queries: [
               {
-                expr: `sum by (service, upstream) (rate(${CLIENT}_count{${SVC}, http_response_status_code=~"5..|0"}[${RATE}])) / sum by (service, upstream) (rate(${CLIENT}_count{${SVC}}[${RATE}]))`,
+                expr: errorRatio(
+                  `${CLIENT}_count`,
+                  SVC,
+                  'http_response_status_code=~"5..|0"',
+                  'service, upstream',
+                ),
                 legend: '{{service}} → {{upstream}}',
               },
             ],
@@ -725,7 +746,7 @@ function business(): Dashboard {
             description: 'Share of payments the provider declined.',
             queries: [
               {
-                expr: `sum(rate(payments_total{status="DECLINED"}[${RATE}])) / sum(rate(payments_total[${RATE}]))`,
+                expr: errorRatio('payments_total', '', 'status="DECLINED"', ''),
                 legend: 'declined',
               },
             ],

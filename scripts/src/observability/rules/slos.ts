@@ -52,7 +52,8 @@ export const GATEWAY_SLOS = {
     promise:
       '99.9 % of the gateway’s requests are answered without a server error (5xx) over 30 days.',
     objective: 0.999,
-    bad: `sum by (namespace) (rate(${GATEWAY_HTTP}_count{service="gateway", http_response_status_code=~"5.."}[${WINDOW}]))`,
+    // `or … * 0`: no 5xx at all is a ratio of 0, not a missing series (and an empty budget panel).
+    bad: `sum by (namespace) (rate(${GATEWAY_HTTP}_count{service="gateway", http_response_status_code=~"5.."}[${WINDOW}])) or sum by (namespace) (rate(${GATEWAY_HTTP}_count{service="gateway"}[${WINDOW}])) * 0`,
     total: `sum by (namespace) (rate(${GATEWAY_HTTP}_count{service="gateway"}[${WINDOW}]))`,
     recordPrefix: 'slo:gateway_availability_errors',
     alert: 'EmporiumGatewayAvailabilityBudgetBurn',

@@ -20,6 +20,14 @@ export interface PromSample {
   value: [number, string];
 }
 
+/** One alert of /api/v1/alerts. */
+export interface PromAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing';
+  value: string;
+}
+
 /** A throwaway Prometheus on 127.0.0.1. */
 export interface PrometheusServer {
   /** e.g. `http://127.0.0.1:40123` */
@@ -27,6 +35,8 @@ export interface PrometheusServer {
   readonly process: ManagedProcess;
   /** Runs an instant query and returns its vector (throws on a query error). */
   query(expr: string): Promise<PromSample[]>;
+  /** The alerts its rules hold now (pending or firing), from /api/v1/alerts. */
+  alerts(): Promise<PromAlert[]>;
   readonly stop: () => Promise<void>;
 }
 
@@ -39,6 +49,10 @@ export interface PrometheusOptions {
   extra?: Record<string, unknown>;
   /** A fixed port (the local stack's); a free one by default. */
   port?: number;
+  /** Rule files (SLO recording rules, alerts), read at start. */
+  ruleFiles?: readonly string[];
+  /** Alertmanagers to send firing alerts to, e.g. `http://127.0.0.1:9093`. */
+  alertmanagers?: readonly string[];
 }
 
 interface QueryResponse {
@@ -56,9 +70,18 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const configFile = join(workDir, 'prometheus.yml');
   const interval = options.scrapeInterval ?? '15s';
   // JSON is YAML, so the config is written as JSON.
+  const alertmanagers = (options.alertmanagers ?? []).map((at) => new URL(at));
   const config = {
     global: { scrape_interval: interval, evaluation_interval: interval },
     scrape_configs: options.scrapeConfigs,
+    ...(options.ruleFiles ? { rule_files: options.ruleFiles } : {}),
+    ...(alertmanagers.length > 0
+      ? {
+          alerting: {
+            alertmanagers: [{ static_configs: [{ targets: alertmanagers.map((u) => u.host) }] }],
+          },
+        }
+      : {}),
     ...options.extra,
   };
   await writeFile(configFile, JSON.stringify(config, null, 2));
@@ -70,6 +93,9 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       `--storage.tsdb.path=${join(workDir, 'data')}`,
       `--web.listen-address=127.0.0.1:${String(port)}`,
       '--log.level=warn',
+      // Exemplars (the trace ids on histogram samples) are kept only with this feature, as
+      // kube-prometheus-stack's `enableFeatures: [exemplar-storage]` does on a cluster.
+      '--enable-feature=exemplar-storage',
     ],
     workDir,
     ready: () => httpOk(`${url}/-/ready`),
@@ -82,5 +108,10 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     }
     return body.data.result;
   };
-  return { url, process: proc, query, stop: () => proc.stop() };
+  const alerts = async (): Promise<PromAlert[]> => {
+    const response = await fetch(`${url}/api/v1/alerts`);
+    const body = (await response.json()) as { data?: { alerts?: PromAlert[] } };
+    return body.data?.alerts ?? [];
+  };
+  return { url, process: proc, query, alerts, stop: () => proc.stop() };
 }
