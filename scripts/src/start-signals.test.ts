@@ -109,13 +109,79 @@ describe('npm start stops whole: signals to npm, and a launcher that dies', func
         throw new Error(`${String(error)}\n${started.output()}`);
       });
       const output = started.output();
-      assert.match(output, /✗ redis exited \(SIGKILL\); the last lines of \S+redis\.log:/);
+      // The log is kept in the data folder, across the restart.
+      assert.match(
+        output,
+        new RegExp(`the last lines of ${join(LOCAL_STACK_DATA, 'logs', 'redis.log')}:`),
+      );
       assert.match(output, /redis: restarting in 1 s/);
       assert.match(output, /status: 0 of 1 up · restarting redis/);
       assert.match(output, /status: 1 of 1 up\n/);
     } finally {
       started.npm.kill('SIGTERM');
       await allGone(started, 'SIGTERM after the restart');
+    }
+  });
+
+  it("npm start -- --follow <name> prints a process's log as it grows; an unknown name lists the logs", async () => {
+    const started = await npmStart();
+    const follower = spawn('npm', ['start', '--silent', '--', '--follow', 'redis'], {
+      cwd: repoRoot(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let followed = '';
+    follower.stdout.on('data', (chunk: Buffer) => (followed += chunk.toString()));
+    try {
+      // Its last lines at once: Redis says it is ready.
+      await eventually('the tail of redis.log', () =>
+        Promise.resolve(followed.includes('Ready to accept connections') ? true : undefined),
+      );
+      // A restart appends to the same file, and the follower prints the new lines.
+      const before = followed.length;
+      const [redis] = JSON.parse(
+        await readFile(join(LOCAL_STACK_DATA, 'stack.pids'), 'utf8'),
+      ) as number[];
+      assert.ok(redis !== undefined);
+      process.kill(redis, 'SIGKILL');
+      await eventually(
+        'the restarted Redis in the followed log',
+        () =>
+          Promise.resolve(
+            followed.slice(before).includes('Ready to accept connections') ? true : undefined,
+          ),
+        30_000,
+      );
+      // The status from another terminal: Redis up again, its pid and its log.
+      const statusNow = (): Promise<string> =>
+        new Promise<string>((resolve) => {
+          const run = spawn('npm', ['start', '--silent', '--', '--status'], { cwd: repoRoot() });
+          let out = '';
+          run.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+          run.once('exit', () => {
+            resolve(out);
+          });
+        });
+      await eventually(
+        'npm start -- --status: redis up',
+        async () => {
+          const status = await statusNow();
+          return /^ {2}redis +up +\d+ +\S+redis\.log$/m.test(status) ? status : undefined;
+        },
+        30_000,
+      );
+      const unknown = spawn('npm', ['start', '--silent', '--', '--follow', 'nosuch'], {
+        cwd: repoRoot(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let refused = '';
+      unknown.stderr.on('data', (chunk: Buffer) => (refused += chunk.toString()));
+      const code = await new Promise((resolve) => unknown.once('exit', resolve));
+      assert.equal(code, 1);
+      assert.match(refused, /--follow takes one of: .*redis/);
+    } finally {
+      follower.kill('SIGINT');
+      started.npm.kill('SIGTERM');
+      await allGone(started, 'SIGTERM after following');
     }
   });
 

@@ -20,8 +20,16 @@ import {
   startStack,
   type InfrastructurePart,
 } from './stack/stack.js';
-import { supervise } from './stack/supervisor.js';
+import { followLog, logNames } from './stack/follow.js';
+import { formatStatus, writeStatus } from './stack/status.js';
+import { supervise, type Supervisor } from './stack/supervisor.js';
 import { SERVICES } from './stack/topology.js';
+
+/** Where `npm start` keeps every process's log. */
+const LOG_DIR = join(LOCAL_STACK_DATA, 'logs');
+
+/** Where a running `npm start` keeps its status for `npm start -- --status`. */
+const STATUS_FILE = join(LOCAL_STACK_DATA, 'status.json');
 
 /** What `npm start` was asked to run. */
 interface Selection {
@@ -35,7 +43,7 @@ interface Selection {
  * `--no-sidecars` (the services called directly, without Envoy).
  */
 function selection(argv: readonly string[]): Selection {
-  const known = ['--only', '--infra-only', '--no-sidecars'];
+  const known = ['--only', '--infra-only', '--no-sidecars', '--follow', '--json', '--status'];
   const unknown = argv.filter((arg) => arg.startsWith('-') && !known.includes(arg));
   if (unknown.length > 0)
     throw new CliError(`unknown option ${unknown.join(', ')}; try ${known.join(', ')}`);
@@ -192,11 +200,48 @@ async function startReaper(pidFile: string): Promise<Reaper> {
   };
 }
 
+/**
+ * `npm start -- --follow <name> [--json]`, in another terminal: follows one process's log of
+ * the running stack (pretty, or the raw JSON lines) until Ctrl-C.
+ */
+async function follow(argv: readonly string[]): Promise<void> {
+  const name = argv[argv.indexOf('--follow') + 1] ?? '';
+  const names = await logNames(LOG_DIR);
+  if (!names.includes(name)) {
+    throw new CliError(
+      names.length === 0
+        ? `no logs in ${LOG_DIR} yet: start the stack with npm start first`
+        : `--follow takes one of: ${names.join(', ')}`,
+    );
+  }
+  const until = new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, resolve);
+  });
+  await followLog({
+    logDir: LOG_DIR,
+    name,
+    json: argv.includes('--json'),
+    lines: 20,
+    write: (text) => process.stdout.write(text),
+    until,
+  });
+}
+
 // `npm start`: the infrastructure, then every service (from its TypeScript sources), then an
 // Envoy sidecar per service, on the fixed ports of stack/ports.ts; Ctrl-C, SIGTERM or SIGHUP
-// (to npm or to this process) stops it all in reverse order.
+// (to npm or to this process) stops it all in reverse order. Every process's log is kept in
+// the data folder's logs/; `npm start -- --follow <name>` follows one.
 runCli('start', async () => {
-  const chosen = selection(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--follow')) {
+    await follow(argv);
+    return;
+  }
+  if (argv.includes('--status')) {
+    process.stdout.write(`${await formatStatus(STATUS_FILE)}\n`);
+    return;
+  }
+  const chosen = selection(argv);
   const ports = fixedStackPorts();
   const busy: string[] = [];
   for (const [what, port] of portsNeeded(ports, chosen)) {
@@ -219,6 +264,7 @@ runCli('start', async () => {
     infrastructure: chosen.infrastructure,
     services: chosen.services,
     sidecars: chosen.sidecars,
+    logDir: LOG_DIR,
     progress,
   });
   // Listed before anyone is told it is up: from now on no kill of this launcher leaves one.
@@ -246,14 +292,40 @@ runCli('start', async () => {
     );
   }
   process.stdout.write(
+    `\nLogs: ${LOG_DIR}/<name>.log; follow one with \`npm start -- --follow <name>\` (e.g. orders, orders-envoy, kafka).\n`,
+  );
+  process.stdout.write(
     `\n${footprint()}\nCtrl-C stops everything (SIGTERM or SIGHUP to npm or to this launcher, pid ${String(process.pid)}, too).\n`,
   );
 
-  // Every process watched from now on: a crash is reported and restarted with a backoff.
+  // Every process watched from now on: a crash is reported and restarted with a backoff, and
+  // each change is written for `npm start -- --status` too.
+  // Filled in below: supervise() already reports its first status line before it returns.
+  const supervision: { current?: Supervisor } = {};
+  const status = (): Promise<void> =>
+    writeStatus(STATUS_FILE, {
+      launcher: process.pid,
+      updatedAt: new Date().toISOString(),
+      processes: stack.controlled().map((name) => {
+        const control = stack.control(name);
+        return {
+          name,
+          state: supervision.current?.status().get(name) ?? 'up',
+          pid: control.pid ?? null,
+          log: control.logFile,
+        };
+      }),
+      parts: stack.parts,
+    }).catch(() => undefined);
   const supervisor = supervise({
     stack,
-    say: (text) => process.stdout.write(`${text}\n`),
+    say: (text) => {
+      process.stdout.write(`${text}\n`);
+      if (text.startsWith('status:')) void status();
+    },
   });
+  supervision.current = supervisor;
+  await status();
   await stopping;
   supervisor.stop();
   process.stdout.write(`${footprint()}\n`);

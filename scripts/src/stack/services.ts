@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import {
   freePort,
   httpOk,
@@ -63,6 +64,8 @@ export interface RunningService {
 /** Options of {@link startServices}. */
 export interface StartServicesOptions {
   infra: Infrastructure;
+  /** Keep each service's log here as `<service>.log` (appended to, kept after stop). */
+  logDir?: string;
   /** Port per service; a free one when absent. */
   ports?: Partial<Record<ServiceName, number>>;
   /** Extra variables per service (e.g. `PSP_DECLINE_RATE` for payments). */
@@ -259,6 +262,7 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
       args,
       cwd,
       workDir: await tempDir(spec.name),
+      ...(options.logDir ? { logFile: join(options.logDir, `${spec.name}.log`) } : {}),
       env,
       readyTimeoutMs: 90_000,
       stopGraceMs: 15_000,

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { startEnvoy, type EnvoyServer, type ManagedProcess } from '@emporium/harness';
 import { egressPorts, envoyBootstrap, type EnvoyBootstrap } from '../mesh/envoy-bootstrap.js';
 import type { StackPorts } from './ports.js';
@@ -85,6 +86,8 @@ export async function startSidecars(
   names: readonly ServiceName[],
   ports: StackPorts,
   tracing: boolean,
+  /** Keep each Envoy's log here as `<service>-envoy.log`. */
+  logDir?: string,
 ): Promise<RunningSidecar[]> {
   // All at once: each Envoy only needs its own ports.
   const results = await Promise.allSettled(
@@ -94,6 +97,7 @@ export async function startSidecars(
         bootstrap: localSidecarBootstrap(service, ports, tracing),
         name: `${service}-envoy`,
         adminPort: own.envoyAdmin,
+        ...(logDir ? { logFile: join(logDir, `${service}-envoy.log`) } : {}),
       });
       return {
         service,

@@ -88,6 +88,12 @@ export interface StackOptions {
    * default; a test passes its own (e.g. with shorter `for` durations).
    */
   rules?: string;
+  /**
+   * Keep every process's log here, `<name>.log` (appended to across restarts, kept after
+   * stop): `npm start` keeps them in its data folder. By default each log lives in its
+   * process's temporary folder and goes with it.
+   */
+  logDir?: string;
   /** Alertmanagers Prometheus sends its alerts to (none by default). */
   alertmanagers?: readonly string[];
   /** Told before each step starts. */
@@ -254,6 +260,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const sidecars = withServices && (options.sidecars ?? true);
   const tracing = infrastructure.includes('jaeger');
   const progress = options.progress ?? ((): void => undefined);
+  /** Where a process keeps its log when the stack keeps logs (`logDir`). */
+  const logIn = (name: string): { logFile?: string } =>
+    options.logDir ? { logFile: join(options.logDir, `${name}.log`) } : {};
   const parts: StackPart[] = [];
   const stops: (() => Promise<void>)[] = [];
   let jaeger: JaegerServer | undefined;
@@ -291,7 +300,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       switch (part) {
         case 'kafka': {
           const launch = (): ReturnType<typeof startKafka> =>
-            startKafka({ port: ports.kafka, dataDir: join(options.dataDir, 'kafka') });
+            startKafka({
+              port: ports.kafka,
+              dataDir: join(options.dataDir, 'kafka'),
+              ...logIn('kafka'),
+            });
           const kafka = await launch();
           return {
             stop: keep('kafka', kafka, launch),
@@ -299,13 +312,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           };
         }
         case 'redis': {
-          const launch = (): ReturnType<typeof startRedis> => startRedis({ port: ports.redis });
+          const launch = (): ReturnType<typeof startRedis> =>
+            startRedis({ port: ports.redis, ...logIn('redis') });
           const redis = await launch();
           return { stop: keep('redis', redis, launch), parts: [{ name: 'redis', url: redis.url }] };
         }
         case 'mongodb': {
           const launch = (): ReturnType<typeof startMongo> =>
-            startMongo({ port: ports.mongodb, dataDir: join(options.dataDir, 'ferretdb') });
+            startMongo({
+              port: ports.mongodb,
+              dataDir: join(options.dataDir, 'ferretdb'),
+              ...logIn('mongodb'),
+            });
           const mongo = await launch();
           return {
             stop: keep('mongodb', mongo, launch),
@@ -314,6 +332,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         }
         case 'jaeger': {
           const started = await startJaeger({
+            ...logIn('jaeger'),
             ports: {
               otlpGrpc: ports.otlpGrpc,
               otlpHttp: ports.otlpHttp,
@@ -338,6 +357,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           const rules = join(options.dataDir, 'prometheus-rules.yaml');
           await writeFile(rules, options.rules ?? rulesFile());
           const started = await startPrometheus({
+            ...logIn('prometheus'),
             ruleFiles: [rules],
             ...(options.alertmanagers ? { alertmanagers: options.alertmanagers } : {}),
             port: ports.prometheus,
@@ -373,6 +393,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     progress('services', `starting ${SERVICES.map((s) => s.name).join(', ')}`);
     const running = await startServices({
+      ...(options.logDir ? { logDir: options.logDir } : {}),
       infra: {
         kafkaBrokers: [`127.0.0.1:${String(ports.kafka)}`],
         mongoUrl: `mongodb://127.0.0.1:${String(ports.mongodb)}/`,
@@ -436,11 +457,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           SERVICES.map((s) => s.name),
           ports,
           tracing,
+          options.logDir,
         )),
       );
       for (const sidecar of sidecarsStarted) {
         const launch = async (): Promise<RunningSidecar> => {
-          const [again] = await startSidecars([sidecar.service], ports, tracing);
+          const [again] = await startSidecars([sidecar.service], ports, tracing, options.logDir);
           if (!again) throw new Error(`the sidecar of ${sidecar.service} did not start`);
           return again;
         };

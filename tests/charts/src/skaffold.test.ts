@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { repoRoot } from '@emporium/harness';
 import { SERVICES } from '@emporium/scripts/stack';
 import { parseAllDocuments } from 'yaml';
@@ -51,6 +51,36 @@ function release(config: SkaffoldConfig): HelmRelease {
 
 describe('skaffold.yaml (the pinned skaffold, offline)', function () {
   this.timeout(10 * 60_000); // a cold machine builds skaffold first
+
+  it('kube-prometheus-stack gets what the dashboards and alerts need: exemplars, the Jaeger datasource, Alertmanager, every release’s rules', async () => {
+    const text = await skaffold(['diagnose', '--yaml-only', '--profile', 'kind']);
+    const monitoring = parseAllDocuments(text)
+      .map((d) => d.toJS() as SkaffoldConfig)
+      .find((c) => c.metadata.name === 'monitoring');
+    const stack = monitoring?.deploy?.helm?.releases?.find(
+      (r) => r.name === 'kube-prometheus-stack',
+    );
+    assert.ok(stack?.valuesFiles?.length === 1, 'one values file');
+    const values = parseAllDocuments(
+      await readFile(resolve(repoRoot(), stack.valuesFiles[0] ?? ''), 'utf8'),
+    )[0]?.toJS() as {
+      grafana: {
+        sidecar: { datasources: { exemplarTraceIdDestinations: { datasourceUid: string } } };
+        additionalDataSources: { uid: string; type: string }[];
+      };
+      prometheus: { prometheusSpec: Record<string, unknown> };
+      alertmanager: { enabled: boolean };
+    };
+    const jaeger = values.grafana.additionalDataSources.find((d) => d.type === 'jaeger');
+    assert.ok(jaeger, 'a Jaeger datasource for the dashboards’ `jaeger` variable');
+    assert.equal(
+      values.grafana.sidecar.datasources.exemplarTraceIdDestinations.datasourceUid,
+      jaeger.uid,
+    );
+    assert.deepEqual(values.prometheus.prometheusSpec.enableFeatures, ['exemplar-storage']);
+    assert.equal(values.prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues, false);
+    assert.equal(values.alertmanager.enabled, true);
+  });
 
   it('every profile passes skaffold diagnose, building one image per service from services/Dockerfile', async () => {
     for (const profile of SKAFFOLD_PROFILES) {

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, createWriteStream, openSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolError } from './tools/run.js';
 
@@ -67,6 +67,11 @@ export interface StartOptions {
   args: readonly string[];
   /** Folder for the log (and anything else the component writes); removed on stop. */
   workDir: string;
+  /**
+   * Keep the log in this file instead of the work folder: appended to (a restart adds to it)
+   * and kept after stop, so `npm start` leaves every process's log in its data folder.
+   */
+  logFile?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Resolves once the component really serves; retried until `readyTimeoutMs`. */
@@ -134,7 +139,8 @@ function tail(file: string): string {
  * error quotes the tail of its log.
  */
 export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
-  const logFile = join(options.workDir, `${options.name}.log`);
+  const logFile = options.logFile ?? join(options.workDir, `${options.name}.log`);
+  if (options.logFile) await mkdir(dirname(options.logFile), { recursive: true });
   const spawnOptions = { cwd: options.cwd ?? options.workDir, env: options.env ?? process.env };
   let child: ChildProcess;
   let closeLog: () => Promise<void>;
@@ -150,7 +156,7 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
     child.unref();
     closeLog = () => Promise.resolve();
   } else {
-    const log = createWriteStream(logFile);
+    const log = createWriteStream(logFile, { flags: options.logFile ? 'a' : 'w' });
     child = spawn(options.command, options.args, {
       ...spawnOptions,
       stdio: ['ignore', 'pipe', 'pipe'],

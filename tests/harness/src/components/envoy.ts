@@ -25,6 +25,8 @@ export interface EnvoyOptions {
   adminPort?: number;
   /** Worker threads; one is plenty on a 2-core machine. */
   concurrency?: number;
+  /** Keep the log in this file (appended to, and kept after stop) instead of the work folder. */
+  logFile?: string;
 }
 
 function withAdmin(bootstrap: EnvoyBootstrap, port: number): EnvoyBootstrap {
@@ -44,6 +46,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyServer> {
   await writeFile(configFile, JSON.stringify(withAdmin(options.bootstrap, adminPort), null, 2));
   const adminUrl = `http://127.0.0.1:${String(adminPort)}`;
   const proc = await startProcess({
+    ...(options.logFile ? { logFile: options.logFile } : {}),
     name,
     command: tool.bin,
     args: [

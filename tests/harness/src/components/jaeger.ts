@@ -22,6 +22,8 @@ export interface JaegerServer {
 export interface JaegerOptions {
   /** Fixed ports (the local stack's); free ones by default. */
   ports?: { otlpGrpc: number; otlpHttp: number; query: number; queryGrpc: number };
+  /** Keep the log in this file (appended to, and kept after stop) instead of the work folder. */
+  logFile?: string;
 }
 
 /** Starts Jaeger v2 with every listener on a free 127.0.0.1 port and waits for its query API. */
@@ -68,6 +70,7 @@ export async function startJaeger(options: JaegerOptions = {}): Promise<JaegerSe
   await writeFile(configFile, JSON.stringify(config, null, 2));
   const queryUrl = `http://${at(query)}`;
   const proc = await startProcess({
+    ...(options.logFile ? { logFile: options.logFile } : {}),
     name: 'jaeger',
     command: tool.bin,
     args: ['--config', `file:${configFile}`],

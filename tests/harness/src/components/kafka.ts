@@ -21,6 +21,8 @@ export interface KafkaOptions {
   dataDir?: string;
   /** Fixed client port, e.g. to restart on the same address; a free one by default. */
   port?: number;
+  /** Keep the log in this file (appended to, and kept after stop) instead of the work folder. */
+  logFile?: string;
 }
 
 /** A KRaft cluster id: 16 random bytes, base64url without padding (what kafka-storage expects). */
@@ -95,6 +97,7 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
     connectionTimeout: 1000,
   });
   const proc = await startProcess({
+    ...(options.logFile ? { logFile: options.logFile } : {}),
     name: 'kafka',
     command: tool.java,
     args: [...jvm, 'kafka.Kafka', properties],

@@ -18,6 +18,8 @@ export interface MongoOptions {
   port?: number;
   /** Keep data in this folder (the local stack's); a temp folder removed on stop by default. */
   dataDir?: string;
+  /** Keep the log in this file (appended to, and kept after stop) instead of the work folder. */
+  logFile?: string;
 }
 
 /** Starts FerretDB with a fresh SQLite folder and waits until it answers `ping`. */
@@ -30,6 +32,7 @@ export async function startMongo(options: MongoOptions = {}): Promise<MongoServe
   const dataDir = options.dataDir ?? join(workDir, 'data');
   await mkdir(dataDir, { recursive: true });
   const proc = await startProcess({
+    ...(options.logFile ? { logFile: options.logFile } : {}),
     name: 'ferretdb',
     command: tool.bin,
     args: [

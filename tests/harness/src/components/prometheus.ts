@@ -53,6 +53,8 @@ export interface PrometheusOptions {
   ruleFiles?: readonly string[];
   /** Alertmanagers to send firing alerts to, e.g. `http://127.0.0.1:9093`. */
   alertmanagers?: readonly string[];
+  /** Keep the log in this file (appended to, and kept after stop) instead of the work folder. */
+  logFile?: string;
 }
 
 interface QueryResponse {
@@ -86,6 +88,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   };
   await writeFile(configFile, JSON.stringify(config, null, 2));
   const proc = await startProcess({
+    ...(options.logFile ? { logFile: options.logFile } : {}),
     name: 'prometheus',
     command: tool.bin,
     args: [

@@ -15,6 +15,8 @@ export interface RedisServer {
 export interface RedisOptions {
   /** A fixed port (the local stack's); a free one by default. */
   port?: number;
+  /** Keep the log in this file (appended to, and kept after stop) instead of the work folder. */
+  logFile?: string;
 }
 
 /** Starts redis-server on a free port and waits until it answers PING. */
@@ -24,6 +26,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   const port = options.port ?? (await freePort());
   const url = `redis://127.0.0.1:${String(port)}`;
   const proc = await startProcess({
+    ...(options.logFile ? { logFile: options.logFile } : {}),
     name: 'redis',
     command: tool.bin,
     args: [
