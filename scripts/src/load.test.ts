@@ -115,6 +115,19 @@ describe('npm run load', () => {
       assert.ok(gateway.paths.includes('POST /dev/token'));
     });
 
+    it("runs from the TypeScript sources alone, as in a fresh clone: no workspace's dist/ is imported", async () => {
+      const port = await freePort();
+      const hook = join(repoRoot(), 'scripts', 'src', 'fixtures', 'no-dist.mjs');
+      const run = await runLoad(
+        ['--gateway', gateway.url, '--port', String(port), '--duration', '1s', '--settle', '0'],
+        // Both load.ts and the loadgen it starts inherit the hook.
+        { NODE_OPTIONS: `--import ${hook}`, EMPORIUM_REPO_ROOT: repoRoot() },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.doesNotMatch(run.stderr, /built output/);
+      assert.match(run.stdout, /^total +\d+/m);
+    });
+
     it('with --json prints the summary as one JSON object', async () => {
       const port = await freePort();
       const before = gateway.paths.length;
