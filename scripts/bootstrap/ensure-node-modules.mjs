@@ -3,7 +3,7 @@
 // dependencies when node_modules is missing or was installed from another package-lock.json.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,7 +18,14 @@ if (major < 20 || (major === 20 && minor < 19)) {
 
 const lockFile = join(root, 'package-lock.json');
 const stamp = join(root, 'node_modules', '.emporium-lock.sha256');
-const digest = createHash('sha256').update(readFileSync(lockFile)).digest('hex');
+// The lock and the patches of patches/ (applied by npm ci's postinstall): a change to either
+// installs again.
+const hash = createHash('sha256').update(readFileSync(lockFile));
+const patchesDir = join(root, 'patches');
+for (const file of existsSync(patchesDir) ? readdirSync(patchesDir).sort() : []) {
+  hash.update(file).update(readFileSync(join(patchesDir, file)));
+}
+const digest = hash.digest('hex');
 if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) process.exit(0);
 
 process.stderr.write('emporium: installing npm dependencies (npm ci)\n');

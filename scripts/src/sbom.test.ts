@@ -36,7 +36,7 @@ function argsOf(command: string): string[] {
     .split(/\s+/);
 }
 
-describe('the images’ software bill of materials', function () {
+describe('the images’ software bill of materials and patched dependencies', function () {
   this.timeout(300_000);
 
   it('services/Dockerfile’s deps stage writes a CycloneDX SBOM of the production packages, none of the build’s', async () => {
@@ -67,6 +67,22 @@ describe('the images’ software bill of materials', function () {
       }
       // From npm's cache: the packages were installed for this checkout already.
       await run('npm', [...argsOf(install), '--offline'], { cwd: dir, maxBuffer: 16 << 20 });
+      // Then the patches of patches/, with patch-package mounted from the build stage.
+      const patch = /\/tools\/node_modules\/(patch-package\/[^\s]+)([^\n]*)/.exec(dockerfile);
+      assert.ok(patch, 'services/Dockerfile applies patches/ after npm ci');
+      await cp(join(root, 'patches'), join(dir, 'patches'), { recursive: true });
+      await run(
+        process.execPath,
+        [join(root, 'node_modules', patch[1] ?? ''), ...argsOf(patch[2] ?? '')],
+        {
+          cwd: dir,
+        },
+      );
+      const queue = await readFile(
+        join(dir, 'node_modules', 'kafkajs', 'src', 'network', 'requestQueue', 'index.js'),
+        'utf8',
+      );
+      assert.match(queue, /Not throttled/, 'the image runs the patched kafkajs');
       // The tool from this checkout's node_modules, as the image mounts the build stage's.
       await run(process.execPath, [join(root, 'node_modules', tool), ...argsOf(options)], {
         cwd: dir,

@@ -22,7 +22,7 @@ export function runNodeScript(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--conditions=development', QUIET_KAFKAJS, file, ...args],
+      ['--import', 'tsx', '--conditions=development', file, ...args],
       { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -35,12 +35,6 @@ export function runNodeScript(
     });
   });
 }
-
-/**
- * kafkajs sets negative timers on Node 24, which prints a TimeoutNegativeWarning at every start
- * (its issue #1751, unfixed upstream); harmless (Node treats them as 1 ms), so not printed.
- */
-export const QUIET_KAFKAJS = '--disable-warning=TimeoutNegativeWarning';
 
 /** How to run a service's main.ts. */
 export interface ServiceCommand {
@@ -63,7 +57,6 @@ export function serviceMain(service: string): ServiceCommand {
       '--import',
       'tsx',
       '--conditions=development',
-      QUIET_KAFKAJS,
       '--import',
       '@emporium/platform/telemetry/register',
       join(cwd, 'src', 'main.ts'),
