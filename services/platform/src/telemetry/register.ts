@@ -5,15 +5,26 @@
  * registered here before the SDK starts.
  */
 import { register } from 'node:module';
+import {
+  register as registerInThread,
+  supportsSyncHooks,
+} from 'import-in-the-middle/register-hooks.mjs';
+import { INSTRUMENTED_MODULES } from './sdk.js';
 import { telemetryOptionsFromEnv } from './config.js';
 import { setTelemetry } from './handle.js';
 import { startTelemetry } from './sdk.js';
 
 const options = telemetryOptionsFromEnv(process.env);
 if (options.enabled) {
-  // OpenTelemetry ships its ESM hook as an async loader for module.register(); Node's newer
-  // synchronous registerHooks() cannot load it.
-  // eslint-disable-next-line @typescript-eslint/no-deprecated
-  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  // Only the modules the instrumentations patch are wrapped: wrapping every module of the app
+  // cost about 170 MiB of RSS per process (measured on catalog, 385 against 215 MiB). Where
+  // Node can (24.11.1 and later), in-thread, which spares the loader thread too.
+  const include = [...INSTRUMENTED_MODULES];
+  if (supportsSyncHooks()) {
+    registerInThread({ include });
+  } else {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
+    register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include } });
+  }
 }
 setTelemetry(startTelemetry(options));

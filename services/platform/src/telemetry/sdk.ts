@@ -45,6 +45,12 @@ export interface Telemetry {
 }
 
 /**
+ * The modules {@link defaultInstrumentations} patch; the ESM loader hook wraps these and no
+ * others (keep the two in step: a module missing here keeps its named ESM imports unpatched).
+ */
+export const INSTRUMENTED_MODULES = ['http', 'https', 'ioredis', 'mongodb'] as const;
+
+/**
  * The instrumentations Emporium turns on, chosen one by one rather than the auto bundle:
  * inbound and outbound HTTP (`node:http`), ioredis and the MongoDB driver. No express
  * instrumentation: it made a span per middleware (seven for a cached product read), which cost

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eventually, startJaeger, type JaegerServer } from '@emporium/harness';
+import {
+  eventually,
+  startJaeger,
+  startMongo,
+  startRedis,
+  type JaegerServer,
+} from '@emporium/harness';
 
 interface JaegerSpan {
   traceID: string;
@@ -18,8 +24,9 @@ interface JaegerTrace {
 /** Starts the fixture under the telemetry preload, as a service's container would. */
 async function startTraced(
   env: Record<string, string>,
+  fixtureName = 'traced-service',
 ): Promise<{ child: ChildProcess; port: number }> {
-  const fixture = new URL('./fixtures/traced-service.ts', import.meta.url).pathname;
+  const fixture = new URL(`./fixtures/${fixtureName}.ts`, import.meta.url).pathname;
   const preload = new URL('./register.ts', import.meta.url).pathname;
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', preload, fixture], {
     env: { ...process.env, ...env },
@@ -91,6 +98,39 @@ describe('telemetry preload', () => {
     assert.equal(tags['deployment.environment.name'], 'test');
     assert.equal(tags['k8s.pod.name'], 'traced-demo-abc12');
     assert.equal(tags['k8s.namespace.name'], 'emporium');
+  });
+
+  it('exports MongoDB and Redis client spans in the request’s trace (the loader hook wraps only the instrumented modules)', async () => {
+    const [mongo, redis] = await Promise.all([startMongo(), startRedis()]);
+    try {
+      const { child, port } = await startTraced(
+        {
+          OTEL_SERVICE_NAME: 'traced-stores',
+          OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpUrl,
+          MONGO_URL: mongo.url,
+          REDIS_URL: redis.url,
+        },
+        'traced-stores',
+      );
+      assert.equal(await (await fetch(`http://127.0.0.1:${String(port)}/`)).text(), 'stores');
+      await stop(child);
+      const [trace] = await eventually('the stores trace in Jaeger', async () => {
+        const found = await traces(jaeger, 'traced-stores');
+        return found.find((t) => t.spans.length >= 3) ? found : undefined;
+      });
+      assert.ok(trace);
+      const systems = trace.spans.map(
+        (s) => s.tags.find((t) => t.key === 'db.system' || t.key === 'db.system.name')?.value,
+      );
+      assert.ok(
+        systems.includes('mongodb'),
+        JSON.stringify(trace.spans.map((s) => s.operationName)),
+      );
+      assert.ok(systems.includes('redis'), JSON.stringify(trace.spans.map((s) => s.operationName)));
+      assert.equal(new Set(trace.spans.map((s) => s.traceID)).size, 1);
+    } finally {
+      await Promise.all([mongo.stop(), redis.stop()]);
+    }
   });
 
   it('exports nothing when telemetry is off or the sampling ratio is 0', async () => {
