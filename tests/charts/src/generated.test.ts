@@ -5,18 +5,21 @@ import { chartFiles, readmeWithValuesTable, valueDocs } from '@emporium/scripts/
 import { CHART_DIR } from './chart.js';
 
 describe('charts/emporium: generated files are fresh', () => {
-  it('files/topology.yaml and files/envoy/*.yaml are what `npm run chart:generate` writes now', async () => {
+  it('files/ (topology, Envoy bootstraps, dashboards, rules) is what `npm run chart:generate` writes now', async () => {
     const expected = chartFiles();
-    const envoyOnDisk = (await readdir(join(CHART_DIR, 'files', 'envoy'))).map(
-      (f) => `files/envoy/${f}`,
-    );
-    assert.deepEqual(
-      envoyOnDisk.sort(),
-      Object.keys(expected)
-        .filter((p) => p.startsWith('files/envoy/'))
-        .sort(),
-      'run `npm run chart:generate`',
-    );
+    // No file left behind by something generated no more (a renamed dashboard, a service gone).
+    for (const folder of ['envoy', 'dashboards', 'rules']) {
+      const onDisk = (await readdir(join(CHART_DIR, 'files', folder))).map(
+        (f) => `files/${folder}/${f}`,
+      );
+      assert.deepEqual(
+        onDisk.sort(),
+        Object.keys(expected)
+          .filter((p) => p.startsWith(`files/${folder}/`))
+          .sort(),
+        'run `npm run chart:generate`',
+      );
+    }
     for (const [path, content] of Object.entries(expected)) {
       assert.equal(
         await readFile(join(CHART_DIR, path), 'utf8'),
