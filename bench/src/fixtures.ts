@@ -18,6 +18,7 @@ import {
   SERVICES,
   sidecarEgressUrl,
   startSidecars,
+  buildServices,
   startStack,
   type ServiceName,
   type Stack,
@@ -411,10 +412,13 @@ async function startFullStack(log: (message: string) => void): Promise<Started<F
     }
   };
   const watcher = watch();
+  // As `npm start` runs them: compiled (a no-op after `npm test`'s typecheck), from dist/.
+  await buildServices();
   const began = performance.now();
   let stack: Stack;
   try {
     stack = await startStack({
+      servicesFrom: 'dist',
       ports,
       dataDir,
       env: {

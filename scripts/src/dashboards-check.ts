@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { freePort, repoRoot, runNodeScript, tempDir } from '@emporium/harness';
 import { CliError, progress, runCli } from './cli.js';
 import { checkPanels, exemplarTraces, type PanelResult } from './observability/check.js';
+import { buildServices } from './stack/build.js';
 import { freeStackPorts } from './stack/ports.js';
 import { registerScrapeTarget, startStack } from './stack/stack.js';
 import { SERVICES } from './stack/topology.js';
@@ -55,8 +56,12 @@ runCli('dashboards:check', async () => {
   const { duration, rps } = options();
   const dataDir = await tempDir('dashboards-check');
   const ports = await freeStackPorts();
+  // As `npm start` runs them: compiled, from dist/.
+  progress('dashboards:check', 'compiling the services (tsc -b)');
+  await buildServices();
   progress('dashboards:check', 'starting the stack with a payment fault switched on');
   const stack = await startStack({
+    servicesFrom: 'dist',
     ports,
     dataDir,
     logLevel: 'warn',

@@ -23,7 +23,7 @@ async function rssSamples(pid: number | undefined, count: number): Promise<numbe
 /** Idle RSS and start-to-ready of every service, and the whole stack's start to ready. */
 export const footprint: Scenario = {
   name: 'footprint',
-  pair: 'each service as `npm start` runs it (tsx, telemetry on, behind its sidecar), and the whole stack',
+  pair: 'each service as `npm start` runs it (compiled, from dist/, telemetry on, behind its sidecar), and the whole stack',
   needs: (profile) => (profile.smoke ? ['edge', 'catalogOn'] : ['stack']),
   async run(context) {
     const { profile } = context;
@@ -97,10 +97,10 @@ export const footprint: Scenario = {
     return {
       measurements,
       notes: [
-        'startStack on free ports with fresh data: Kafka, Redis, FerretDB, Jaeger, Prometheus, the eight services (each from its TypeScript sources through tsx, telemetry on) and eight Envoys.',
+        'startStack on free ports with fresh data: Kafka, Redis, FerretDB, Jaeger, Prometheus, the eight services (each compiled, from its dist/, telemetry on) and eight Envoys.',
         "A service's start to ready: from its process appearing to its first ready /readyz, both watched every 100 ms; services that start side by side share the cores, as they do under `npm start`.",
         ...(missed.length > 0 ? [`Start to ready not seen for ${missed.join(', ')}.`] : []),
-        `Idle RSS: ${String(profile.idleSeconds)} s after the stack is ready, ${String(RSS_SAMPLES)} readings a second apart, of the service's Node process (tsx's esbuild helper process not counted).`,
+        `Idle RSS: ${String(profile.idleSeconds)} s after the stack is ready, ${String(RSS_SAMPLES)} readings a second apart, of the service's Node process.`,
       ],
     };
   },

@@ -1,3 +1,4 @@
+export { buildServices } from './build.js';
 export {
   startServices,
   type Infrastructure,

@@ -66,6 +66,11 @@ export interface StartServicesOptions {
   infra: Infrastructure;
   /** Keep each service's log here as `<service>.log` (appended to, kept after stop). */
   logDir?: string;
+  /**
+   * Run each service from its sources through tsx (`src`, the default: no build needed), or
+   * from its compiled `dist/` (after {@link buildServices}; much lighter).
+   */
+  from?: 'src' | 'dist';
   /** Port per service; a free one when absent. */
   ports?: Partial<Record<ServiceName, number>>;
   /** Extra variables per service (e.g. `PSP_DECLINE_RATE` for payments). */
@@ -248,7 +253,7 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
   /** Starts one process of `spec`; `ready` defaults to its /readyz answering 200. */
   const startOne = async (spec: ServiceSpec, ready?: () => Promise<boolean>): Promise<void> => {
     const url = urls[spec.name] ?? '';
-    const { command, args, cwd } = serviceMain(spec.name);
+    const { command, args, cwd } = serviceMain(spec.name, options.from ?? 'src');
     const env = environment(
       spec,
       Number(new URL(url).port),

@@ -94,6 +94,11 @@ export interface StackOptions {
    * process's temporary folder and goes with it.
    */
   logDir?: string;
+  /**
+   * Run the services from their sources through tsx (the default), or from their compiled
+   * `dist/` (call buildServices() first), as `npm start` does: about 165 MiB less each.
+   */
+  servicesFrom?: 'src' | 'dist';
   /** Alertmanagers Prometheus sends its alerts to (none by default). */
   alertmanagers?: readonly string[];
   /** Told before each step starts. */
@@ -394,6 +399,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     progress('services', `starting ${SERVICES.map((s) => s.name).join(', ')}`);
     const running = await startServices({
       ...(options.logDir ? { logDir: options.logDir } : {}),
+      ...(options.servicesFrom ? { from: options.servicesFrom } : {}),
       infra: {
         kafkaBrokers: [`127.0.0.1:${String(ports.kafka)}`],
         mongoUrl: `mongodb://127.0.0.1:${String(ports.mongodb)}/`,

@@ -45,22 +45,21 @@ export interface ServiceCommand {
 }
 
 /**
- * How a service's `src/main.ts` runs from its TypeScript sources, as `npm run dev` runs it:
- * through tsx, with the workspaces' `development` condition and the telemetry preload (which
- * must load before main.ts imports http, express or mongodb).
+ * How a service runs: from its TypeScript sources (`src/main.ts` through tsx, with the
+ * workspaces' `development` condition, as `npm run dev` runs it), or from its compiled
+ * `dist/main.js` as its image runs it (after `tsc -b`; about 165 MiB less RSS per process,
+ * tsx's loader and its transforms). Either way with the telemetry preload, which must load
+ * before main imports http, express or mongodb.
  */
-export function serviceMain(service: string): ServiceCommand {
+export function serviceMain(service: string, from: 'src' | 'dist' = 'src'): ServiceCommand {
   const cwd = join(repoRoot(), 'services', service);
+  const preload = ['--import', '@emporium/platform/telemetry/register'];
   return {
     command: process.execPath,
-    args: [
-      '--import',
-      'tsx',
-      '--conditions=development',
-      '--import',
-      '@emporium/platform/telemetry/register',
-      join(cwd, 'src', 'main.ts'),
-    ],
+    args:
+      from === 'src'
+        ? ['--import', 'tsx', '--conditions=development', ...preload, join(cwd, 'src', 'main.ts')]
+        : [...preload, join(cwd, 'dist', 'main.js')],
     cwd,
   };
 }
