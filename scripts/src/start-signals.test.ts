@@ -83,6 +83,13 @@ describe('npm start stops whole: signals to npm, and a launcher that dies', func
     assert.ok(footprints.every(([, mib]) => Number(mib) > 0));
   });
 
+  it('SIGINT to npm (Ctrl-C in its terminal) stops everything too', async () => {
+    const started = await npmStart();
+    started.npm.kill('SIGINT');
+    await allGone(started, 'SIGINT');
+    assert.match(started.output(), /(SIGINT|is gone): stopping/);
+  });
+
   it('SIGHUP to npm alone, which npm does not pass on: the launcher sees its parents go', async () => {
     const started = await npmStart();
     started.npm.kill('SIGHUP');
