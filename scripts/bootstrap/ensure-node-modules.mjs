@@ -3,7 +3,15 @@
 // dependencies when node_modules is missing or was installed from another package-lock.json.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,14 +34,42 @@ for (const file of existsSync(patchesDir) ? readdirSync(patchesDir).sort() : [])
   hash.update(file).update(readFileSync(join(patchesDir, file)));
 }
 const digest = hash.digest('hex');
-if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) process.exit(0);
+const installed = () => existsSync(stamp) && readFileSync(stamp, 'utf8') === digest;
+if (installed()) process.exit(0);
 
-process.stderr.write('emporium: installing npm dependencies (npm ci)\n');
-const npm = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-if (npm.status !== 0) {
-  process.stderr.write(
-    `emporium: npm ci failed (${npm.error?.message ?? `exit ${npm.status}`}); is the npm registry reachable?\n`,
-  );
-  process.exit(1);
+// One install at a time: `npm start` and `npm run load` started together after a pull would
+// otherwise run two `npm ci`, each deleting the node_modules the other is filling. The lock is
+// a folder (mkdir is atomic) beside node_modules, which npm ci removes.
+const lock = join(root, '.emporium-install.lock');
+const STALE_MS = 15 * 60_000;
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+for (;;) {
+  try {
+    mkdirSync(lock);
+    break;
+  } catch {
+    const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (age > STALE_MS) rmSync(lock, { recursive: true, force: true });
+    else sleep(1000);
+  }
 }
-writeFileSync(stamp, digest);
+try {
+  // Another command may have installed while this one waited.
+  if (!installed()) {
+    process.stderr.write('emporium: installing npm dependencies (npm ci)\n');
+    const npm = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+    if (npm.status !== 0) {
+      process.stderr.write(
+        `emporium: npm ci failed (${npm.error?.message ?? `exit ${npm.status}`}); is the npm registry reachable?\n`,
+      );
+      process.exitCode = 1;
+    } else {
+      writeFileSync(stamp, digest);
+    }
+  }
+} finally {
+  rmSync(lock, { recursive: true, force: true });
+}

@@ -62,6 +62,7 @@ runCli('dashboards:check', async () => {
   progress('dashboards:check', 'starting the stack with a payment fault switched on');
   const stack = await startStack({
     servicesFrom: 'dist',
+    kafkaHeapMb: 256,
     ports,
     dataDir,
     logLevel: 'warn',

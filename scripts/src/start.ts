@@ -269,6 +269,8 @@ runCli('start', async () => {
   }
   const stack = await startStack({
     servicesFrom: 'dist',
+    // A laptop's stack: Kafka's topics here are small, 256 MiB of heap is plenty.
+    kafkaHeapMb: 256,
     ports,
     dataDir: LOCAL_STACK_DATA,
     infrastructure: chosen.infrastructure,

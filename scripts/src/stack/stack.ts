@@ -99,6 +99,8 @@ export interface StackOptions {
    * `dist/` (call buildServices() first), as `npm start` does: about 165 MiB less each.
    */
   servicesFrom?: 'src' | 'dist';
+  /** Kafka's maximum heap in MiB (512 by default; a laptop's `npm start` gives it 256). */
+  kafkaHeapMb?: number;
   /** Alertmanagers Prometheus sends its alerts to (none by default). */
   alertmanagers?: readonly string[];
   /** Told before each step starts. */
@@ -309,6 +311,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
               port: ports.kafka,
               dataDir: join(options.dataDir, 'kafka'),
               ...logIn('kafka'),
+              ...(options.kafkaHeapMb ? { heapMb: options.kafkaHeapMb } : {}),
             });
           const kafka = await launch();
           return {
