@@ -284,7 +284,7 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
       }),
       1,
     );
-    // The lag gauge is set from kafkajs's end-of-batch event: nothing left behind.
+    // Every record processed: nothing left behind.
     assert.equal(
       await sample('messaging_consumer_lag', {
         ...labels,

@@ -56,7 +56,7 @@ export interface MessagingMetrics {
   >;
   /** Redelivered events the idempotency store had already seen. */
   readonly duplicates: Counter<'messaging_destination_name' | 'messaging_consumer_group_name'>;
-  /** Records behind the partition's high watermark after the last batch, in messages. */
+  /** Records after the group's position up to the high watermark, in messages: set when a member joins, at each batch's start and after each record. */
   readonly lag: Gauge<
     | 'messaging_destination_name'
     | 'messaging_destination_partition_id'
