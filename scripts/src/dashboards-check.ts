@@ -104,6 +104,8 @@ runCli('dashboards:check', async () => {
       start,
       end: new Date(),
       stepSeconds: SCRAPE_SECONDS,
+      // Grafana's $__range: the time range shown, here the run's.
+      range: `${String(Math.ceil((Date.now() - start.getTime()) / 1000))}s`,
     };
     const results = await checkPanels(check);
     const problems: string[] = [];

@@ -27,6 +27,8 @@ export interface CheckOptions {
   variables: Readonly<Record<string, string | readonly string[]>>;
   /** What `$__rate_interval` becomes: at least four scrape intervals. */
   rateInterval: string;
+  /** What `$__range` becomes: the time range the panels show, e.g. `90s`. */
+  range: string;
   /** The time range the panels show. */
   start: Date;
   end: Date;
@@ -61,7 +63,7 @@ async function rangeQuery(options: CheckOptions, expr: string): Promise<RangeRes
 export async function checkPanels(options: CheckOptions): Promise<PanelResult[]> {
   const queries = panelQueries(dashboards()).map((query) => ({
     ...query,
-    expr: resolveVariables(query.expr, options.variables, options.rateInterval),
+    expr: resolveVariables(query.expr, options.variables, options.rateInterval, options.range),
   }));
   const results = new Map<string, PanelResult>();
   for (const query of queries) {
@@ -113,7 +115,7 @@ export async function exemplarTraces(options: CheckOptions): Promise<ExemplarTra
   const found: ExemplarTrace[] = [];
   for (const query of panelQueries(dashboards()).filter((q) => q.exemplars)) {
     const params = new URLSearchParams({
-      query: resolveVariables(query.expr, options.variables, options.rateInterval),
+      query: resolveVariables(query.expr, options.variables, options.rateInterval, options.range),
       start: String(options.start.getTime() / 1000),
       end: String(options.end.getTime() / 1000),
     });

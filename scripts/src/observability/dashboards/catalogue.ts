@@ -25,6 +25,8 @@ export const DASHBOARD_UIDS = {
 } as const;
 
 const SVC = 'service=~"$service"';
+/** Every service's own availability objective on the overview (the gateway's SLO is the same). */
+const SERVICE_AVAILABILITY = 0.999;
 const HTTP = 'http_server_request_duration_seconds';
 const CLIENT = 'http_client_request_duration_seconds';
 
@@ -141,7 +143,7 @@ function overview(): Dashboard {
               },
             ],
             unit: 'reqps',
-            width: 5,
+            width: 4,
             links: [serviceLink],
           },
           {
@@ -159,7 +161,7 @@ function overview(): Dashboard {
               },
             ],
             unit: 'percentunit',
-            width: 5,
+            width: 4,
             links: [serviceLink],
           },
           {
@@ -168,7 +170,7 @@ function overview(): Dashboard {
               'Request duration percentiles; the p99 points carry exemplars (open the trace).',
             queries: quantiles(HTTP, SVC, ''),
             unit: 's',
-            width: 5,
+            width: 4,
             links: [serviceLink, serviceTraces],
           },
           {
@@ -186,7 +188,7 @@ function overview(): Dashboard {
               },
             ],
             unit: 'short',
-            width: 5,
+            width: 4,
           },
           {
             title: 'Memory',
@@ -198,6 +200,22 @@ function overview(): Dashboard {
               },
             ],
             unit: 'bytes',
+            width: 4,
+          },
+          {
+            title: 'Availability budget left (this range)',
+            description: `Share of a ${String(SERVICE_AVAILABILITY * 100)} % availability budget (requests without a 5xx) not spent over the dashboard's time range: 1 untouched, 0 spent, below 0 overspent.`,
+            queries: [
+              {
+                expr: budgetLeft(
+                  `(sum by (service) (increase(${HTTP}_count{${SVC}, http_response_status_code=~"5.."}[$__range])) or sum by (service) (increase(${HTTP}_count{${SVC}}[$__range])) * 0) / sum by (service) (increase(${HTTP}_count{${SVC}}[$__range]))`,
+                  SERVICE_AVAILABILITY,
+                ),
+                legend: 'budget left',
+              },
+            ],
+            unit: 'percentunit',
+            stat: true,
             width: 4,
           },
         ],

@@ -41,7 +41,8 @@ export function panelQueries(dashboards: readonly Dashboard[]): PanelQuery[] {
 }
 
 /**
- * Fills in Grafana's variables as Grafana would: `$__rate_interval` with `rateInterval`, and
+ * Fills in Grafana's variables as Grafana would: `$__rate_interval` with `rateInterval`,
+ * `$__range` with the time range shown (`range`), and
  * each dashboard variable (`$service`) with its value, a multi-value one as `a|b|c` (the
  * queries match such variables with `=~`). An unknown variable is left as it is, so the
  * query fails to parse and the check names it.
@@ -50,9 +51,11 @@ export function resolveVariables(
   expr: string,
   variables: Readonly<Record<string, string | readonly string[]>>,
   rateInterval: string,
+  range = '1h',
 ): string {
   return expr
     .replaceAll('$__rate_interval', rateInterval)
+    .replaceAll('$__range', range)
     .replace(/\$(\w+)/g, (whole, name: string) => {
       const value = variables[name];
       if (value === undefined) return whole;
