@@ -9,7 +9,13 @@ import {
   trace,
   type Context,
 } from '@opentelemetry/api';
-import { Partitioners, type Kafka, type Producer, type ProducerConfig } from 'kafkajs';
+import {
+  Partitioners,
+  type Kafka,
+  type Producer,
+  type ProducerConfig,
+  type RecordMetadata,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import { errors } from '../errors.js';
 import { traceExemplar, type Metrics } from '../telemetry/metrics.js';
@@ -106,6 +112,32 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
     maxInFlightRequests: 1,
   });
 
+  // kafkajs numbers an idempotent producer's batches per partition, and when a request fails it
+  // takes the number back so that the retry reuses it. If another send takes that number first
+  // (two sends interleave, or a publish timed out while kafkajs still retries it) and the failed
+  // request had in fact been written (the broker died before it answered), the broker takes the
+  // other batch for a duplicate and acknowledges it without writing it: a lost event, seen in the
+  // fault suite's kafka kill -9. So sends go one at a time, and each waits until the one before
+  // has settled in kafkajs, even when that one's caller stopped waiting for it.
+  let queue: Promise<void> = Promise.resolve();
+  const sendInTurn = (
+    topicName: string,
+    record: ReturnType<typeof encodeCloudEvent>,
+    attempt: { abandoned: boolean },
+  ): Promise<RecordMetadata[]> => {
+    const sent = queue.then(() => {
+      // A caller that gave up before its turn gets its error already; sending now would only
+      // race the retry it makes next.
+      if (attempt.abandoned) throw new Error('abandoned before its turn');
+      return producer.send({ topic: topicName, acks: -1, messages: [record] });
+    });
+    queue = sent.then(
+      () => undefined,
+      () => undefined,
+    );
+    return sent;
+  };
+
   async function publish<T>(topic: TopicDefinition<T>, event: OutgoingEvent<T>): Promise<void> {
     const parsed = checkEvent(topic, event.type, event.data);
     if (!parsed.ok) {
@@ -158,10 +190,14 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
     await context.with(spanContext, async () => {
       let outcome = 'success';
       try {
+        const attempt = { abandoned: false };
         const [metadata] = await withTimeout(
-          producer.send({ topic: topic.name, acks: -1, messages: [record] }),
+          sendInTurn(topic.name, record, attempt),
           sendTimeoutMs,
           `Kafka did not acknowledge the event on ${topic.name} within ${String(sendTimeoutMs)} ms.`,
+          () => {
+            attempt.abandoned = true;
+          },
         );
         if (metadata) {
           span.setAttribute(MessagingAttr.DESTINATION_PARTITION_ID, String(metadata.partition));
@@ -199,11 +235,17 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
   };
 }
 
-/** Rejects with `message` after `ms` unless the promise settles first. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+/** Rejects with `message` (after calling `onTimeout`) after `ms` unless the promise settles first. */
+async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  message: string,
+  onTimeout: () => void,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
+      onTimeout();
       reject(new Error(message));
     }, ms);
   });
