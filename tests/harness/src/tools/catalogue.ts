@@ -64,6 +64,11 @@ const debianTool = z.object({
   binary: z.string().min(1),
   /** The flag that prints the version (wrk knows only `-v`, and exits 1 after it). */
   versionFlag: z.string().min(1).default('--version'),
+  /**
+   * Debian packages installed with it that it needs but only recommends (installs skip
+   * recommends): buildah runs its RUN steps with runc.
+   */
+  with: z.array(z.string().min(1)).default([]),
 });
 const versionsFile = z.object({
   kafka: mavenTool,
@@ -82,6 +87,8 @@ const versionsFile = z.object({
   kwok: goTool,
   wrk: debianTool,
   vegeta: goTool,
+  buildah: debianTool,
+  mmdebstrap: debianTool,
 });
 
 /** A tool built from a Go module. */

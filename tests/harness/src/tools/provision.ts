@@ -38,6 +38,10 @@ export interface ToolPaths {
   wrk: { bin: string };
   /** Open-loop HTTP load at a constant rate (`npm run bench` latency). */
   vegeta: { bin: string };
+  /** Daemonless image builds (`npm run images`); runc is installed with it. */
+  buildah: { bin: string };
+  /** The Debian root file system of the local Node base image. */
+  mmdebstrap: { bin: string };
 }
 
 /** Written last into a tool's cache folder: its presence means the install completed. */
@@ -85,6 +89,8 @@ export const ALL_TOOLS: readonly ToolName[] = [
   'kubernetes',
   'wrk',
   'vegeta',
+  'buildah',
+  'mmdebstrap',
 ];
 
 /** The tools of the Kubernetes control plane (startKubernetes); the local stack needs none. */
@@ -118,6 +124,8 @@ async function install(name: ToolName, onProgress: ProgressListener): Promise<un
       return cached(name, onProgress, (dir, log) => installPypi(name, dir, log));
     case 'redis':
     case 'wrk':
+    case 'buildah':
+    case 'mmdebstrap':
       return installDebian(name, toolVersions()[name], onProgress);
   }
 }
@@ -197,6 +205,8 @@ function pathsIn(name: ToolName, dir: string): unknown {
       } satisfies ToolPaths['alertmanager'];
     case 'redis':
     case 'wrk':
+    case 'buildah':
+    case 'mmdebstrap':
       throw new Error(`${name} is not cached`);
   }
 }
@@ -433,24 +443,35 @@ async function debianVersionMatches(bin: string, spec: DebianToolSpec): Promise<
   const out = await capture(bin, [spec.versionFlag]).catch((err: unknown) =>
     err instanceof Error ? err.message : '',
   );
-  // redis-server prints "v=7.0.15", wrk "wrk debian/4.1.0-3".
-  const found = /(?:v=|version |debian\/)(\d+(?:\.\d+)*)/.exec(out)?.[1];
+  // redis-server prints "v=7.0.15", wrk "wrk debian/4.1.0-3", buildah "buildah version 1.28.2
+  // (image-spec …)", mmdebstrap "mmdebstrap 1.3.5".
+  const found = /(?:v=|version |debian\/|^\S+ )(\d+(?:\.\d+)*)/.exec(out)?.[1];
   return found !== undefined && (found === spec.version || found.startsWith(`${spec.version}.`));
 }
 
+/** Whether a Debian package is installed (dpkg-query says so). */
+async function debianInstalled(pkg: string): Promise<boolean> {
+  const status = await capture('dpkg-query', ['--show', '--showformat=${db:Status-Status}', pkg])
+    .then((out) => out.trim())
+    .catch(() => '');
+  return status === 'installed';
+}
+
 async function installDebian(
-  name: 'redis' | 'wrk',
+  name: 'redis' | 'wrk' | 'buildah' | 'mmdebstrap',
   spec: DebianToolSpec,
   onProgress: ProgressListener,
-): Promise<ToolPaths['redis'] | ToolPaths['wrk']> {
+): Promise<{ bin: string }> {
   const locate = async (): Promise<string | undefined> => {
     const bin = which(spec.binary);
-    return bin && (await debianVersionMatches(bin, spec)) ? bin : undefined;
+    if (!bin || !(await debianVersionMatches(bin, spec))) return undefined;
+    for (const pkg of spec.with) if (!(await debianInstalled(pkg))) return undefined;
+    return bin;
   };
   let bin = await locate();
   if (!bin) {
     const aptGet = which('apt-get');
-    const command = `apt-get install ${spec.package}`;
+    const command = `apt-get install ${[spec.package, ...spec.with].join(' ')}`;
     if (!aptGet) {
       throw new ToolError(name, `needs ${spec.binary} ${spec.version}.x; install ${spec.package}`);
     }
@@ -461,7 +482,7 @@ async function installDebian(
     onProgress(name, `installing Debian package ${spec.package} (log: ${logFile})`);
     await withLock('apt', async () => {
       const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      const args = ['install', '-y', '--no-install-recommends', spec.package];
+      const args = ['install', '-y', '--no-install-recommends', spec.package, ...spec.with];
       // A fresh machine has no package lists yet; refresh them only when the install needs it.
       await runLogged(aptGet, args, { tool: name, logFile, env }).catch(async () => {
         await runLogged(aptGet, ['update'], { tool: name, logFile, env });
