@@ -19,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -108,11 +108,18 @@ try {
 const lines = existsSync(summary) ? readFileSync(summary, 'utf8').trim().split('\n') : [];
 rmSync(dir, { recursive: true, force: true });
 const total = { passed: 0, failed: 0, skipped: 0 };
+const failures = [];
 for (const line of lines.filter(Boolean)) {
   const counts = JSON.parse(line);
   total.passed += counts.passed;
   total.failed += counts.failed;
   total.skipped += counts.skipped;
+  const workspace = relative(process.cwd(), counts.workspace);
+  for (const failure of counts.failures ?? []) failures.push({ workspace, ...failure });
+}
+for (const { workspace, title, message } of failures) {
+  const indented = message.replaceAll('\n', '\n    ');
+  process.stdout.write(`\nfailed in ${workspace}: ${title}\n    ${indented}\n`);
 }
 const ok = failedWorkspaces.length === 0 && total.failed === 0 && total.passed > 0;
 const skipped = total.skipped > 0 ? `, ${total.skipped} skipped` : '';
