@@ -1,21 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ApiException,
-  CoordinationV1Api,
-  Observable,
+import type {
+  KubeConfig,
+  ObservableMiddleware,
+  RequestContext,
+  ResponseContext,
   V1Lease,
   V1LeaseSpec,
-  V1MicroTime,
-  V1ObjectMeta,
-  type KubeConfig,
-  type ObservableMiddleware,
-  type RequestContext,
-  type ResponseContext,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Gauge } from 'prom-client';
 import type { Metrics } from '../telemetry/metrics.js';
+import { kubeClient } from './kube-client.js';
 
 // Hand-written: @kubernetes/client-node 2.0.1 (the current release) ships no leader-election
 // helper (only the generated CoordinationV1Api), so this follows client-go's
@@ -75,7 +71,7 @@ export function isLeaderGauge(metrics: Metrics): Gauge<'lease'> {
 
 /** The Kubernetes API status of a failed call, when it is one. */
 function statusOf(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
+  return err instanceof kubeClient().ApiException ? err.code : undefined;
 }
 
 /** Validates timings the way client-go's NewLeaderElector does. */
@@ -114,6 +110,8 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
   checkTimings(timings);
   const { lease: name, namespace, identity } = options;
   const logger = options.logger.child({ lease: name, identity });
+  const { CoordinationV1Api, Observable, V1Lease, V1LeaseSpec, V1MicroTime, V1ObjectMeta } =
+    kubeClient();
   const api = options.kubeConfig.makeApiClient(CoordinationV1Api);
   const gauge = options.metrics && isLeaderGauge(options.metrics);
   gauge?.set({ lease: name }, 0);

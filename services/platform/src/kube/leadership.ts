@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { envVar } from '../config/config.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { kubeClient } from './kube-client.js';
 import {
   isLeaderGauge,
   LEADER_ELECTION_DEFAULTS,
@@ -89,7 +90,7 @@ export function leaderElectionEnabled(config: LeaderElectionConfig): boolean {
 
 /** The client config: the kubeconfig file when one is named, else the pod's service account. */
 export function loadKubeConfig(config: Pick<LeaderElectionConfig, 'KUBECONFIG'>): KubeConfig {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new (kubeClient().KubeConfig)();
   if (config.KUBECONFIG) kubeConfig.loadFromFile(config.KUBECONFIG);
   else kubeConfig.loadFromCluster();
   return kubeConfig;

@@ -63,14 +63,24 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
       // Tests join groups constantly; the default 3 s rebalance delay only slows them down.
       'group.initial.rebalance.delay.ms=0',
       'auto.create.topics.enable=true',
+      // The log cleaner (for compacted topics such as the group offsets) allocates its dedupe
+      // buffer on the heap, 128 MiB by default: half of a small heap, for a few thousand keys.
+      'log.cleaner.dedupe.buffer.size=16777216',
+      // A node serving a handful of clients needs neither 8 request handlers nor 3 network
+      // threads, each with its buffers.
+      'num.io.threads=2',
+      'num.network.threads=2',
     ].join('\n') + '\n',
   );
   // Small heap: a test broker holds little, and the machine runs many components at once.
+  // The serial collector, whose bookkeeping is a fraction of G1's (remembered sets, per-region
+  // tables, its own threads), fits a heap this size, and C1 alone compiles less code to keep.
   const jvm = [
     '-Xms64m',
     `-Xmx${String(options.heapMb ?? 512)}m`,
-    '-XX:+UseG1GC',
+    '-XX:+UseSerialGC',
     '-XX:TieredStopAtLevel=1',
+    '-XX:ReservedCodeCacheSize=64m',
     `-Dlog4j2.configurationFile=${tool.log4jConfig}`,
     '-cp',
     tool.classpath,
