@@ -29,18 +29,27 @@ function stepLine(line: string): string | undefined {
   return line.length > 110 ? `${line.slice(0, 107)}...` : line;
 }
 
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        service: { type: 'string', multiple: true },
+        'no-cache': { type: 'boolean', default: false },
+        tag: { type: 'string', default: SERVICE_IMAGE_TAG },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+  } catch (err) {
+    // An unknown or malformed option is the user's mistake, not a bug: say so with the usage.
+    throw new CliError(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+}
+
 // Builds the base image (when its inputs changed), then every service image, one at a time:
 // the build is CPU-bound (npm ci, tsc) and the machines have two cores.
 runCli('images', async () => {
-  const { values } = parseArgs({
-    options: {
-      service: { type: 'string', multiple: true },
-      'no-cache': { type: 'boolean', default: false },
-      tag: { type: 'string', default: SERVICE_IMAGE_TAG },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  const { values } = parseOptions();
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
