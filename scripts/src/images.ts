@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,13 @@ runCli('images', async () => {
   process.stdout.write(`${rows[0]?.join('  ') ?? ''}\n`);
 
   const npmDir = await mkdtemp(join(tmpdir(), 'emporium-images-npm-'));
+  // Interrupted, the finally below never runs; the npmrc must not outlive the build even so.
+  const interrupted = (signal: NodeJS.Signals): void => {
+    rmSync(npmDir, { recursive: true, force: true });
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const volumes = await npmBuildVolumes(npmDir);
     for (const service of services) {
@@ -111,6 +119,8 @@ runCli('images', async () => {
       process.stdout.write(`${row.join('  ')}\n`);
     }
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     // The npmrc may carry the registry's credentials: it lives only as long as the builds.
     await rm(npmDir, { recursive: true, force: true });
   }
