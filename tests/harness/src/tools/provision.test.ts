@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseToolVersions, repoRoot, toolDir, toolVersions, type ToolName } from './catalogue.js';
-import { ALL_TOOLS, ensureTool, publishedStagingGoMod } from './provision.js';
+import { ALL_TOOLS, ensureTool, publishedStagingGoMod, withLock } from './provision.js';
 import { ToolError } from './run.js';
 
 describe('tool provisioning', () => {
@@ -12,6 +15,43 @@ describe('tool provisioning', () => {
     assert.match(toolDir('kafka'), new RegExp(`kafka-${versions.kafka.version}$`));
     // A tool built with patches also carries their digest (see patches.test.ts).
     assert.match(toolDir('ferretdb'), /ferretdb-1\.24\.\d+(-p[0-9a-f]{8})?$/);
+  });
+
+  it('takes over at once a lock whose holder was killed, and waits for one whose holder lives', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'emporium-locks-'));
+    const before = process.env.EMPORIUM_CACHE;
+    process.env.EMPORIUM_CACHE = cache;
+    try {
+      // A pid that surely is gone: a process that has exited and been reaped.
+      const dead = spawnSync(process.execPath, ['-e', '']).pid;
+      await mkdir(join(cache, '.locks', 'gone'), { recursive: true });
+      await writeFile(join(cache, '.locks', 'gone', 'pid'), String(dead));
+      const started = Date.now();
+      const ran: string[] = [];
+      await withLock('gone', async () => {
+        ran.push('gone');
+        await Promise.resolve();
+      });
+      assert.deepEqual(ran, ['gone']);
+      assert.ok(Date.now() - started < 5_000, 'a dead holder made it wait');
+
+      // A live holder (this process): still waiting after 2.5 s, then it gets the lock.
+      await mkdir(join(cache, '.locks', 'held'));
+      await writeFile(join(cache, '.locks', 'held', 'pid'), String(process.pid));
+      const waiting = withLock('held', async () => {
+        ran.push('held');
+        await Promise.resolve();
+      });
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      assert.deepEqual(ran, ['gone'], 'took a lock whose holder lives');
+      await rm(join(cache, '.locks', 'held'), { recursive: true });
+      await waiting;
+      assert.deepEqual(ran, ['gone', 'held']);
+    } finally {
+      if (before === undefined) delete process.env.EMPORIUM_CACHE;
+      else process.env.EMPORIUM_CACHE = before;
+      await rm(cache, { recursive: true, force: true });
+    }
   });
 
   it('reuses the cache: a second provisioning installs nothing', async function () {

@@ -211,16 +211,34 @@ function pathsIn(name: ToolName, dir: string): unknown {
   }
 }
 
-async function withLock(name: string, fn: () => Promise<void>): Promise<void> {
+/** True when the process that took `lock` is gone (it was killed mid-install: Ctrl-C, kill -9). */
+async function ownerGone(lock: string): Promise<boolean> {
+  const owner = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
+  if (!Number.isInteger(owner) || owner <= 0) return false;
+  try {
+    process.kill(owner, 0);
+    return false;
+  } catch (error) {
+    // EPERM: it exists, owned by another user.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Runs `fn` holding the cache's lock `name` (a folder under .locks/, with the holder's pid), so
+ * that concurrent runs install a tool once; a lock whose holder is gone is taken over at once.
+ */
+export async function withLock(name: string, fn: () => Promise<void>): Promise<void> {
   const lock = join(cacheRoot(), '.locks', name);
   await mkdir(dirname(lock), { recursive: true });
   for (;;) {
     try {
       await mkdir(lock);
+      await writeFile(join(lock, 'pid'), String(process.pid));
       break;
     } catch {
       const info = await stat(lock).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) {
+      if (info && (Date.now() - info.mtimeMs > STALE_LOCK_MS || (await ownerGone(lock)))) {
         await rm(lock, { recursive: true, force: true });
       } else {
         await sleep(1000);
