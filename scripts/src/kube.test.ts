@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, type KubernetesState } from '@emporium/harness';
+import { processRunning, repoRoot, type KubernetesState } from '@emporium/harness';
 
 interface Run {
   code: number | null;
@@ -30,15 +30,6 @@ function kube(command: string, env: NodeJS.ProcessEnv): Promise<Run> {
   });
 }
 
-/** Whether `pid` runs (a zombie, which is not reaped yet, has an empty command line). */
-function alive(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${String(pid)}/cmdline`, 'utf8').length > 0;
-  } catch {
-    return false;
-  }
-}
-
 describe('kube:up and kube:down', () => {
   it('leaves a control plane with the shared CRDs running, knows it is up, then stops it', async function () {
     this.timeout(300_000);
@@ -57,7 +48,8 @@ describe('kube:up and kube:down', () => {
         ['kine', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'].sort(),
       );
       // The command has exited; its processes have not.
-      for (const { pid } of state.processes) assert.ok(alive(pid), `pid ${String(pid)} is gone`);
+      for (const { pid } of state.processes)
+        assert.ok(processRunning(pid), `pid ${String(pid)} is gone`);
       const crds = spawnSync(
         state.kubectl,
         [`--kubeconfig=${kubeconfig}`, 'get', 'crd', 'httproutes.gateway.networking.k8s.io'],
@@ -72,7 +64,7 @@ describe('kube:up and kube:down', () => {
       const down = await kube('down', env);
       assert.equal(down.code, 0, down.stderr);
       assert.match(down.stdout, /^kube:down: stopped .*kube-apiserver, kine$/m);
-      for (const { pid } of state.processes) assert.equal(alive(pid), false);
+      for (const { pid } of state.processes) assert.equal(processRunning(pid), false);
       assert.equal(existsSync(join(scratch, 'kube-up')), false);
       assert.match((await kube('down', env)).stdout, /nothing is up/);
     } finally {

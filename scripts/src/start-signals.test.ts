@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { eventually, portFree, repoRoot } from '@emporium/harness';
+import { eventually, portFree, processRunning, repoRoot } from '@emporium/harness';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STACK_PORTS } from './stack/ports.js';
@@ -13,15 +13,6 @@ interface Started {
   readonly launcher: number;
   readonly exited: Promise<number | string | null>;
   output(): string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function npmStart(): Promise<Started> {
@@ -58,10 +49,10 @@ async function allGone(started: Started, why: string): Promise<void> {
   await eventually(
     `${why}: launcher and Redis gone`,
     async () =>
-      !alive(started.launcher) && (await portFree(STACK_PORTS.redis)) ? true : undefined,
+      !processRunning(started.launcher) && (await portFree(STACK_PORTS.redis)) ? true : undefined,
     30_000,
   ).catch((error: unknown) => {
-    if (alive(started.launcher)) process.kill(started.launcher, 'SIGKILL');
+    if (processRunning(started.launcher)) process.kill(started.launcher, 'SIGKILL');
     throw new Error(`${String(error)}\n${started.output()}`);
   });
 }
@@ -106,7 +97,7 @@ describe('npm start stops whole: signals to npm, and a launcher that dies', func
       // The launcher lists what it started for the reaper: here, Redis alone.
       const list = await readFile(join(LOCAL_STACK_DATA, 'stack.pids'), 'utf8');
       const [redis] = JSON.parse(list) as number[];
-      assert.ok(redis !== undefined && alive(redis), list);
+      assert.ok(redis !== undefined && processRunning(redis), list);
       process.kill(redis, 'SIGKILL');
       await eventually(
         'redis back',

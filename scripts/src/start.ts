@@ -9,6 +9,7 @@ import {
   killAll,
   livePids,
   portFree,
+  processRunning,
   repoRoot,
 } from '@emporium/harness';
 import { CliError, progress, runCli } from './cli.js';
@@ -141,14 +142,7 @@ function stopRequested(): Promise<string> {
   const ancestors = [process.ppid, parentOf(process.ppid)].filter(
     (pid): pid is number => pid !== undefined && pid > 1,
   );
-  const isGone = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  };
+  const isGone = (pid: number): boolean => !processRunning(pid);
   return new Promise((resolve) => {
     let firstAt: number | undefined;
     // Not unref'd: it also keeps the launcher alive when every process it started is gone.

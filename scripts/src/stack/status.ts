@@ -1,4 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { processRunning } from '@emporium/harness';
 import type { StackPart } from './stack.js';
 
 /** What a running `npm start` writes for `npm start -- --status` to read. */
@@ -21,21 +22,12 @@ export async function writeStatus(file: string, status: StackStatus): Promise<vo
   await rename(temporary, file);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The status as a table, or why there is none. */
 export async function formatStatus(file: string): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => undefined);
   if (text === undefined) return 'No stack has run yet: npm start starts one.';
   const status = JSON.parse(text) as StackStatus;
-  if (!alive(status.launcher)) return 'The stack is not running (npm start starts it).';
+  if (!processRunning(status.launcher)) return 'The stack is not running (npm start starts it).';
   const width = Math.max(...status.processes.map((p) => p.name.length), 4);
   const rows = status.processes.map(
     (p) =>

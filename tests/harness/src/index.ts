@@ -59,6 +59,7 @@ export {
   httpOk,
   killAll,
   livePids,
+  processRunning,
   logTail,
   portFree,
   startProcess,

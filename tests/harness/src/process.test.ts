@@ -1,22 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startProcess, tempDir } from './process.js';
+import { processRunning, startProcess, tempDir } from './process.js';
 import { ToolError } from './tools/run.js';
-
-/** True while a process with this pid runs (a zombie awaiting its reaper counts as ended). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-    // Field 3, after the parenthesised command name, is the state; Z is a zombie.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('startProcess', () => {
   it('kills a process that never gets ready and names it in the error', async () => {
@@ -37,7 +25,7 @@ describe('startProcess', () => {
     assert.match(error.message, /^sleeper: not ready after 1000 ms/);
     const logged = /pid (\d+)/.exec(error.message);
     assert.ok(logged, 'the error quotes the log');
-    assert.equal(alive(Number(logged[1])), false);
+    assert.equal(processRunning(Number(logged[1])), false);
   });
 
   it('reports a process that exits before it is ready, with its output', async () => {
@@ -88,6 +76,6 @@ throw new Error('test blew up');
     const pid = Number(/redis-pid (\d+)/.exec(out)?.[1]);
     assert.ok(pid > 0, `the child started Redis: ${out}`);
     await sleep(200);
-    assert.equal(alive(pid), false);
+    assert.equal(processRunning(pid), false);
   });
 });

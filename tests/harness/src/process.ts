@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, createWriteStream, openSync, readFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -110,6 +110,27 @@ process.once('exit', () => {
 /** The pids of every process this one started and that still runs (not detached ones). */
 export function livePids(): number[] {
   return [...live].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
+}
+
+/**
+ * True while a process with this pid runs. A zombie, ended but not reaped by its parent yet,
+ * counts as ended (Linux: its state in /proc); so does a pid that is not there. EPERM means it
+ * exists under another user.
+ */
+export function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+    // Field 3, after the parenthesised command name, is the state; Z is a zombie.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    // No /proc (not Linux), or it ended just now: kill(pid, 0) is the answer there is.
+    return existsSync('/proc/self') ? false : true;
+  }
 }
 
 /** SIGKILL to every process this one started that still runs: the forced stop. */

@@ -12,6 +12,7 @@ import {
   type ToolName,
 } from './catalogue.js';
 import { capture, runLogged, ToolError, which } from './run.js';
+import { processRunning } from '../process.js';
 
 /** Where each provisioned tool's executables are. */
 export interface ToolPaths {
@@ -215,13 +216,7 @@ function pathsIn(name: ToolName, dir: string): unknown {
 async function ownerGone(lock: string): Promise<boolean> {
   const owner = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
   if (!Number.isInteger(owner) || owner <= 0) return false;
-  try {
-    process.kill(owner, 0);
-    return false;
-  } catch (error) {
-    // EPERM: it exists, owned by another user.
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !processRunning(owner);
 }
 
 /**
