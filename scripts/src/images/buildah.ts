@@ -1,66 +1,21 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { runLogged, type RunOptions } from '@emporium/harness';
 import { CliError } from '../cli.js';
 
 /** Options for {@link runLoggedLines}. */
-export interface LoggedRun {
-  /** Every line of output is appended here. */
-  logFile: string;
-  /** Called with each line as it comes (progress); the log keeps them all. */
-  onLine?: (line: string) => void;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-}
-
-/** How many trailing log lines a failure quotes. */
-const TAIL_LINES = 20;
+export type LoggedRun = Omit<RunOptions, 'tool'>;
 
 /**
  * Runs a command to completion with its output in a log file, streaming its lines to `onLine`;
- * a failure is a CliError that names the command and quotes the log's tail, so an image build
- * that breaks says why without rerunning it.
+ * a failure names the command and quotes the log's tail, so an image build that breaks says why
+ * without rerunning it.
  */
-export async function runLoggedLines(
+export function runLoggedLines(
   command: string,
   args: readonly string[],
   options: LoggedRun,
 ): Promise<void> {
-  await mkdir(dirname(options.logFile), { recursive: true });
-  const log = createWriteStream(options.logFile, { flags: 'a' });
-  log.write(`\n$ ${command} ${args.join(' ')}\n`);
-  const code = await new Promise<number | string>((resolve) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let partial = '';
-    const onData = (chunk: Buffer): void => {
-      log.write(chunk);
-      if (!options.onLine) return;
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) options.onLine(line);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', (err) => {
-      resolve(err.message);
-    });
-    child.on('close', (status, signal) => {
-      if (partial && options.onLine) options.onLine(partial);
-      resolve(status ?? `signal ${signal ?? 'unknown'}`);
-    });
-  });
-  await new Promise<void>((resolve) => log.end(resolve));
-  if (code === 0) return;
-  const text = await readFile(options.logFile, 'utf8').catch(() => '');
-  const tail = text.trimEnd().split('\n').slice(-TAIL_LINES).join('\n    ');
-  throw new CliError(
-    `\`${command} ${args.join(' ')}\` failed (${String(code)}); see ${options.logFile}:\n    ${tail}`,
-  );
+  return runLogged(command, args, { tool: 'images', ...options });
 }
 
 /** Runs a command and returns its stdout; rejects with its stderr when it fails. */

@@ -86,10 +86,12 @@ export {
 } from './tools/provision.js';
 export {
   runCommand,
+  runLogged,
   ToolError,
   which,
   type CommandOptions,
   type CommandOutput,
+  type RunOptions,
 } from './tools/run.js';
 export { call, type Answer } from './http-client.js';
 export { assertValidOpenApi } from './openapi.js';

@@ -38,6 +38,8 @@ export interface RunOptions {
   logFile: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Called with each line of output as it comes (progress); the log keeps them all. */
+  onLine?: (line: string) => void;
 }
 
 /** How many trailing log lines an error quotes. */
@@ -63,10 +65,22 @@ export async function runLogged(
     });
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
+    const { onLine } = options;
+    let partial = '';
+    if (onLine) {
+      const onData = (chunk: Buffer): void => {
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) onLine(line);
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+    }
     child.on('error', (err) => {
       resolve(err.message);
     });
     child.on('close', (status, signal) => {
+      if (partial && onLine) onLine(partial);
       resolve(status ?? `signal ${signal ?? 'unknown'}`);
     });
   });
