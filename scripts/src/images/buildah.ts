@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import { runLogged, type RunOptions } from '@emporium/harness';
-import { CliError } from '../cli.js';
+import { basename } from 'node:path';
+import { runCommand, runLogged, type RunOptions } from '@emporium/harness';
 
 /** Options for {@link runLoggedLines}. */
 export type LoggedRun = Omit<RunOptions, 'tool'>;
@@ -18,23 +17,9 @@ export function runLoggedLines(
   return runLogged(command, args, { tool: 'images', ...options });
 }
 
-/** Runs a command and returns its stdout; rejects with its stderr when it fails. */
-export function output(command: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => {
-      if (status === 0) resolve(stdout);
-      else
-        reject(
-          new CliError(`${command} ${args.join(' ')} exited ${String(status)}: ${stderr.trim()}`),
-        );
-    });
-  });
+/** Runs a command and returns its stdout; rejects with a ToolError quoting its stderr. */
+export async function output(command: string, args: readonly string[]): Promise<string> {
+  return (await runCommand(basename(command), command, args)).stdout;
 }
 
 /** One image in buildah's local storage, as `buildah images --json` lists it. */
