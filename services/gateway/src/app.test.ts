@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import {
   assertValidOpenApi,
   freePort,
@@ -8,6 +10,7 @@ import {
   problem,
   startHttpStub,
   startRedis,
+  tempDir,
   type HttpStub,
   type RedisServer,
 } from '@emporium/harness';
@@ -167,6 +170,13 @@ function startFakeServices(jwks: () => unknown): Promise<HttpStub> {
     'GET /notifications/notifications': (_req, res) => {
       json(res, 200, { items: [] });
     },
+    // The trace collector's OTLP/HTTP intake, where the gateway passes the browser's spans.
+    'POST /collector/v1/traces': (_req, res) => {
+      json(res, 200, {});
+    },
+    'POST /broken-collector/v1/traces': (_req, res) => {
+      problem(res, 500, 'INTERNAL');
+    },
   });
 }
 
@@ -217,6 +227,8 @@ describe('gateway HTTP API', () => {
         userRefillPerSecond: config.RATE_LIMIT_USER_REFILL_PER_SECOND,
         ipCapacity: config.RATE_LIMIT_IP_CAPACITY,
         ipRefillPerSecond: config.RATE_LIMIT_IP_REFILL_PER_SECOND,
+        tracesCapacity: config.BROWSER_TRACES_CAPACITY,
+        tracesRefillPerSecond: config.BROWSER_TRACES_REFILL_PER_SECOND,
       }),
       metrics: appMetrics,
       logger,
@@ -845,6 +857,202 @@ describe('gateway HTTP API', () => {
       assert.deepEqual([...documented].sort(), [...exercised].sort());
       assert.ok(paths['/api/products/{id}/page']);
       assert.ok(paths['/dev/token']);
+    });
+  });
+
+  describe('storefront: its files, its settings and its spans', () => {
+    let webRoot = '';
+    /** One span, as the browser's OTLP/JSON exporter sends it. */
+    const spans = (name: string) => ({
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'web' } }] },
+          scopeSpans: [
+            {
+              scope: { name: 'storefront' },
+              spans: [
+                {
+                  traceId: '5b8efff798038103d269b633813fc60c',
+                  spanId: 'eee19b7ec3c1b174',
+                  name,
+                  kind: 1,
+                  startTimeUnixNano: '1764590000000000000',
+                  endTimeUnixNano: '1764590000100000000',
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+
+    before(async () => {
+      webRoot = await tempDir('web-root');
+      await mkdir(join(webRoot, 'assets'));
+      await writeFile(join(webRoot, 'index.html'), '<!doctype html><title>Emporium</title>');
+      await writeFile(join(webRoot, 'assets', 'index-abc123.js'), 'export {};');
+    });
+    after(async () => {
+      await rm(webRoot, { recursive: true, force: true });
+    });
+
+    it('serves the built storefront with its own CSP, and index.html for any page of it', async () => {
+      const web = appFor(
+        configSchema.parse(
+          env({
+            WEB_ROOT: webRoot,
+            WEB_OIDC_AUTHORITY: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_pool',
+            WEB_OIDC_CLIENT_ID: 'storefront',
+            WEB_CONNECT_SRC: 'https://shop.auth.eu-west-1.amazoncognito.com',
+          }),
+        ),
+      );
+      for (const path of ['/', '/orders/o-1', '/products/p-1', '/cart']) {
+        const page = await request(web.app).get(path).set('accept', 'text/html');
+        assert.equal(page.status, 200, path);
+        assert.match(page.text, /<title>Emporium<\/title>/, path);
+        assert.equal(page.headers['cache-control'], 'no-cache');
+        const csp = String(page.headers['content-security-policy']);
+        assert.match(csp, /script-src 'self'(;|$)/);
+        assert.match(
+          csp,
+          /connect-src 'self' https:\/\/cognito-idp\.eu-west-1\.amazonaws\.com https:\/\/shop\.auth\.eu-west-1\.amazoncognito\.com;/,
+        );
+        assert.match(csp, /frame-ancestors 'none'/);
+        assert.doesNotMatch(csp, /unsafe/);
+      }
+      const asset = await request(web.app).get('/assets/index-abc123.js');
+      assert.equal(asset.status, 200);
+      assert.match(String(asset.headers['content-type']), /javascript/);
+      assert.match(String(asset.headers['cache-control']), /immutable/);
+      // A missing file, an API path and a JSON client are never given the page.
+      expectProblem(await request(web.app).get('/assets/gone.js'), 404, 'NOT_FOUND');
+      expectProblem(
+        await request(web.app).get('/api/nothing').set('accept', 'text/html'),
+        404,
+        'NOT_FOUND',
+      );
+      expectProblem(
+        await request(web.app).get('/orders/o-1').set('accept', 'application/json'),
+        404,
+      );
+      // Without WEB_ROOT the gateway is an API only.
+      expectProblem(await request(http.app).get('/').set('accept', 'text/html'), 404);
+    });
+
+    it('GET /config.json tells the storefront how to sign in and where its spans go', async () => {
+      const local = await request(appFor(configSchema.parse(env())).app).get('/config.json');
+      assert.equal(local.status, 200);
+      assert.deepEqual(local.body, {
+        auth: { mode: 'none' },
+        tracesUrl: '/otlp/v1/traces',
+        environment: 'local',
+      });
+      const dev = configSchema.parse({
+        ...Object.fromEntries(Object.entries(env()).filter(([key]) => !key.startsWith('JWT_'))),
+        DEV_ISSUER_ENABLED: 'true',
+        TELEMETRY_ENABLED: 'false',
+      });
+      const devAnswer = await request(appFor(dev).app).get('/config.json');
+      assert.deepEqual(devAnswer.body, {
+        auth: { mode: 'dev' },
+        tracesUrl: null,
+        environment: 'local',
+      });
+      const oidc = await request(
+        appFor(
+          configSchema.parse(
+            env({
+              WEB_OIDC_AUTHORITY: 'https://id.example.test/realm',
+              WEB_OIDC_CLIENT_ID: 'storefront',
+              DEPLOYMENT_ENVIRONMENT: 'production',
+            }),
+          ),
+        ).app,
+      ).get('/config.json');
+      assert.deepEqual(oidc.body, {
+        auth: {
+          mode: 'oidc',
+          authority: 'https://id.example.test/realm',
+          clientId: 'storefront',
+          scope: 'openid profile',
+        },
+        tracesUrl: '/otlp/v1/traces',
+        environment: 'production',
+      });
+      // Half an OIDC client is a configuration error, not a storefront that cannot sign in.
+      const half = configSchema.safeParse(
+        env({ WEB_OIDC_AUTHORITY: 'https://id.example.test/realm' }),
+      );
+      assert.ok(!half.success);
+      assert.deepEqual(
+        half.error.issues.map((issue) => issue.path.join('.')),
+        ['WEB_OIDC_CLIENT_ID'],
+      );
+    });
+
+    it('passes browser spans on to the collector; oversize is 413, junk 400, a flood 429, a broken collector 503', async () => {
+      const traces = appFor(
+        configSchema.parse(
+          env({
+            OTEL_EXPORTER_OTLP_ENDPOINT: `${base}/collector`,
+            BROWSER_TRACES_MAX_BYTES: '2048',
+            BROWSER_TRACES_CAPACITY: '3',
+            BROWSER_TRACES_REFILL_PER_SECOND: '0.01',
+            TRUST_PROXY: '1',
+          }),
+        ),
+      );
+      const client = `198.51.100.${String(Date.now() % 200)}`;
+      const post = (body: unknown, ip = client) =>
+        request(traces.app)
+          .post('/otlp/v1/traces')
+          .set('x-forwarded-for', ip)
+          .set('content-type', 'application/json')
+          .send(JSON.stringify(body));
+
+      const ok = await post(spans('click checkout'));
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      const forwarded = lastCall('/collector/v1/traces');
+      assert.ok(forwarded, 'the collector received the export');
+      assert.deepEqual(forwarded.body, spans('click checkout'));
+
+      const big = spans('x'.repeat(4000));
+      expectProblem(await post(big, '198.51.100.250'), 413, 'PAYLOAD_TOO_LARGE');
+      expectProblem(await post({ spans: [] }, '198.51.100.251'), 400, 'VALIDATION_FAILED');
+      const text = await request(traces.app)
+        .post('/otlp/v1/traces')
+        .set('x-forwarded-for', '198.51.100.252')
+        .set('content-type', 'application/x-protobuf')
+        .send(Buffer.from([1, 2, 3]));
+      expectProblem(text, 415);
+
+      // The bucket of 3 is the client's: 1 taken above, 2 more, then 429.
+      assert.equal((await post(spans('a'))).status, 200);
+      assert.equal((await post(spans('b'))).status, 200);
+      const flood = await post(spans('c'));
+      expectProblem(flood, 429, 'RATE_LIMITED');
+      assert.ok(Number(flood.headers['retry-after']) >= 1);
+
+      const broken = appFor(
+        configSchema.parse(env({ OTEL_EXPORTER_OTLP_ENDPOINT: `${base}/broken-collector` })),
+      );
+      const refused = await request(broken.app)
+        .post('/otlp/v1/traces')
+        .set('content-type', 'application/json')
+        .send(JSON.stringify(spans('lost')));
+      expectProblem(refused, 503, 'UNAVAILABLE');
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
+
+      // Off with traces: no intake at all.
+      const off = appFor(configSchema.parse(env({ TELEMETRY_ENABLED: 'false' })));
+      expectProblem(
+        await request(off.app)
+          .post('/otlp/v1/traces')
+          .set('content-type', 'application/json')
+          .send(JSON.stringify(spans('off'))),
+        404,
+      );
     });
   });
 

@@ -5,11 +5,13 @@ import type { DevIssuer } from './dev-issuer/dev-issuer.js';
 import { gatewayMetrics } from './gateway.metrics.js';
 import type { Upstreams } from './gateways/upstreams.gateway.js';
 import type { RateLimitsRepository } from './repositories/rate-limits.repository.js';
+import { browserTracesRoutes } from './routes/browser-traces.routes.js';
 import { cartRoutes } from './routes/cart.routes.js';
 import { devIssuerRoutes } from './routes/dev-issuer.routes.js';
 import { authorizeRoute, edgeMiddleware } from './routes/edge.middleware.js';
 import { orderRoutes } from './routes/orders.routes.js';
 import { productRoutes } from './routes/products.routes.js';
+import { browserTracesEnabled, webRoutes } from './routes/web.routes.js';
 
 /** What the app needs from the outside world; tests pass real clients. */
 export interface Deps extends AppDeps {
@@ -52,9 +54,17 @@ export function buildApp(config: Readonly<Config>, deps: Deps): HttpApp {
       algorithms: config.JWT_ALGORITHMS,
       ...(config.JWT_TOKEN_USE ? { tokenUse: config.JWT_TOKEN_USE } : {}),
     });
+  webRoutes(http.routes, config);
   http.routes.use(
     ...edgeMiddleware({ verifier, rateLimits: deps.rateLimits, metrics, logger: deps.logger }),
   );
+  if (browserTracesEnabled(config)) {
+    browserTracesRoutes(http.routes, config, {
+      rateLimits: deps.rateLimits,
+      metrics,
+      logger: deps.logger,
+    });
+  }
   if (deps.devIssuer) devIssuerRoutes(http.routes, deps.devIssuer);
   productRoutes(http.routes, deps.upstreams, metrics);
   cartRoutes(http.routes, deps.upstreams);

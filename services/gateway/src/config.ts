@@ -54,6 +54,37 @@ const rawConfigSchema = baseConfigSchema.extend({
   RATE_LIMIT_IP_REFILL_PER_SECOND: envVar.number(0.001, 1_000_000).default(40),
   /** Proxy hops in front of the gateway (ALB, Envoy) whose X-Forwarded-For is trusted for the client IP. */
   TRUST_PROXY: envVar.int(0, 10).default(0),
+  /**
+   * The built storefront (web/dist): served at `/` with an SPA fallback when set; unset, the
+   * gateway is an API only (the storefront then lives on S3 + CloudFront, say).
+   */
+  WEB_ROOT: z.string().min(1).optional(),
+  /** The OIDC provider the storefront signs in with (Cognito: the user pool's issuer URL). */
+  WEB_OIDC_AUTHORITY: envVar.url().optional(),
+  /** The storefront's public OIDC client id (authorization code with PKCE, no secret). */
+  WEB_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  /** The scopes the storefront asks for. */
+  WEB_OIDC_SCOPE: z.string().min(1).default('openid profile'),
+  /**
+   * Origins besides the gateway and the OIDC authority that the storefront's pages may call
+   * (CSP connect-src), comma-separated, e.g. Cognito's hosted-UI domain for its token endpoint.
+   */
+  WEB_CONNECT_SRC: envVar
+    .list()
+    .pipe(z.array(z.url({ protocol: /^https?$/ })))
+    .default([]),
+  /** Traces on (the same variable the telemetry preload reads): browser spans are accepted too. */
+  TELEMETRY_ENABLED: envVar.bool().default(true),
+  /** The collector's OTLP/HTTP base URL (the preload's too); browser spans go to its /v1/traces. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: envVar.url().default('http://127.0.0.1:4318'),
+  /** Accept the browser's spans at POST /otlp/v1/traces (needs TELEMETRY_ENABLED). */
+  BROWSER_TRACES_ENABLED: envVar.bool().default(true),
+  /** Largest OTLP/JSON body a browser may send, in bytes (413 above). */
+  BROWSER_TRACES_MAX_BYTES: envVar.int(1024, 10_000_000).default(65_536),
+  /** Browser span exports per client IP: bucket size (429 when empty)… */
+  BROWSER_TRACES_CAPACITY: envVar.int(1, 1_000_000).default(30),
+  /** …and its refill per second (a browser exports a batch every few seconds). */
+  BROWSER_TRACES_REFILL_PER_SECOND: envVar.number(0.001, 1_000_000).default(1),
 });
 
 /** The issuer and audience of the local dev issuer. */
@@ -75,6 +106,13 @@ export const configSchema = rawConfigSchema
       });
     }
     checkAuth(env, ctx);
+    if ((env.WEB_OIDC_AUTHORITY === undefined) !== (env.WEB_OIDC_CLIENT_ID === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.WEB_OIDC_AUTHORITY === undefined ? 'WEB_OIDC_AUTHORITY' : 'WEB_OIDC_CLIENT_ID'],
+        message: 'WEB_OIDC_AUTHORITY and WEB_OIDC_CLIENT_ID go together',
+      });
+    }
     if (env.DEV_ISSUER_ENABLED) return;
     for (const name of ['JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE'] as const) {
       if (env[name] === undefined) {

@@ -18,6 +18,8 @@ const rateLimits = rateLimitsRepository(redis, {
   userRefillPerSecond: config.RATE_LIMIT_USER_REFILL_PER_SECOND,
   ipCapacity: config.RATE_LIMIT_IP_CAPACITY,
   ipRefillPerSecond: config.RATE_LIMIT_IP_REFILL_PER_SECOND,
+  tracesCapacity: config.BROWSER_TRACES_CAPACITY,
+  tracesRefillPerSecond: config.BROWSER_TRACES_REFILL_PER_SECOND,
 });
 const devIssuer = config.DEV_ISSUER_ENABLED
   ? await createDevIssuer({ issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE })

@@ -7,6 +7,9 @@ export interface RateLimitSettings {
   userRefillPerSecond: number;
   ipCapacity: number;
   ipRefillPerSecond: number;
+  /** The browser-span exports' own per-IP bucket (POST /otlp/v1/traces). */
+  tracesCapacity?: number;
+  tracesRefillPerSecond?: number;
 }
 
 /** The gateway's token buckets in Redis: one per signed-in user, one per client IP. */
@@ -15,9 +18,14 @@ export interface RateLimitsRepository {
   takeForUser(userId: string): Promise<RateLimitDecision>;
   /** Takes a token from the IP's bucket; rejects when Redis fails. */
   takeForIp(ip: string): Promise<RateLimitDecision>;
+  /** Takes a token from the IP's bucket of browser-span exports; rejects when Redis fails. */
+  takeForTraces(ip: string): Promise<RateLimitDecision>;
 }
 
-/** Creates the repository; buckets are `ratelimit:gateway-user:<sub>` and `ratelimit:gateway-ip:<ip>`. */
+/**
+ * Creates the repository; buckets are `ratelimit:gateway-user:<sub>`, `ratelimit:gateway-ip:<ip>`
+ * and `ratelimit:gateway-traces:<ip>`.
+ */
 export function rateLimitsRepository(
   redis: Redis,
   settings: RateLimitSettings,
@@ -34,8 +42,15 @@ export function rateLimitsRepository(
     capacity: settings.ipCapacity,
     refillPerSecond: settings.ipRefillPerSecond,
   });
+  const traces = createRateLimiter({
+    redis,
+    name: 'gateway-traces',
+    capacity: settings.tracesCapacity ?? 30,
+    refillPerSecond: settings.tracesRefillPerSecond ?? 1,
+  });
   return {
     takeForUser: (userId) => users.take(userId),
     takeForIp: (ip) => ips.take(ip),
+    takeForTraces: (ip) => traces.take(ip),
   };
 }

@@ -1,9 +1,15 @@
-import { bearerToken, errors, type Authorize, type Logger } from '@emporium/platform';
+import {
+  bearerToken,
+  errors,
+  type Authorize,
+  type Logger,
+  type RateLimitDecision,
+} from '@emporium/platform';
 import type { Request, RequestHandler } from 'express';
 import type { JwtVerifier } from '../auth/jwt-verifier.js';
 import { isAdmin, type Identity } from '../domain/identity.js';
 import { adminRequired, TokenRefusedError, tokenRequired } from '../errors.js';
-import type { GatewayMetrics } from '../gateway.metrics.js';
+import type { GatewayMetrics, RateLimitScope } from '../gateway.metrics.js';
 import type { RateLimitsRepository } from '../repositories/rate-limits.repository.js';
 
 /** The verified identity of each request, kept off `res.locals` so it stays typed. */
@@ -45,6 +51,32 @@ export function authorizeRoute(metrics: GatewayMetrics): Authorize {
   };
 }
 
+/**
+ * Takes a token from a bucket, or throws the 429 problem when it is empty. Redis down → let the
+ * request through. The limits protect the services from abuse; an outage of the limiter's store
+ * must not become an outage of the whole store front, and the services have their own timeouts
+ * and the mesh its circuit breakers. Counted, and logged.
+ */
+export async function takeOrRefuse(
+  scope: RateLimitScope,
+  take: () => Promise<RateLimitDecision>,
+  metrics: GatewayMetrics,
+  logger: Logger,
+): Promise<void> {
+  let decision;
+  try {
+    decision = await take();
+  } catch (error) {
+    metrics.rateLimitErrors.inc({ scope });
+    logger.warn({ err: error, scope }, 'rate limiter unavailable; failing open');
+    return;
+  }
+  if (!decision.allowed) {
+    metrics.rejected.inc({ reason: 'rate_limited' });
+    throw errors.rateLimited(decision.retryAfterSeconds);
+  }
+}
+
 /** Options of {@link edgeMiddleware}. */
 export interface EdgeOptions {
   verifier: JwtVerifier;
@@ -61,28 +93,8 @@ export interface EdgeOptions {
 export function edgeMiddleware(options: EdgeOptions): RequestHandler[] {
   const { verifier, rateLimits, metrics, logger } = options;
 
-  /**
-   * Redis down → let the request through. The limits protect the services from abuse; an
-   * outage of the limiter's store must not become an outage of the whole store front, and the
-   * services have their own timeouts and the mesh its circuit breakers. Counted, and logged.
-   */
-  const limit = async (
-    scope: 'user' | 'ip',
-    take: () => ReturnType<RateLimitsRepository['takeForIp']>,
-  ): Promise<void> => {
-    let decision;
-    try {
-      decision = await take();
-    } catch (error) {
-      metrics.rateLimitErrors.inc({ scope });
-      logger.warn({ err: error, scope }, 'rate limiter unavailable; failing open');
-      return;
-    }
-    if (!decision.allowed) {
-      metrics.rejected.inc({ reason: 'rate_limited' });
-      throw errors.rateLimited(decision.retryAfterSeconds);
-    }
-  };
+  const limit = (scope: 'user' | 'ip', take: () => Promise<RateLimitDecision>) =>
+    takeOrRefuse(scope, take, metrics, logger);
 
   const ipLimit: RequestHandler = async (req, _res, next) => {
     await limit('ip', () => rateLimits.takeForIp(req.ip ?? req.socket.remoteAddress ?? 'unknown'));

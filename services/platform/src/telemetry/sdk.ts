@@ -73,9 +73,9 @@ export const INSTRUMENTED_MODULES = ['http', 'https', 'ioredis', 'mongodb'] as c
 export function defaultInstrumentations(): Instrumentation[] {
   return [
     new HttpInstrumentation({
-      // Probes and scrapes would drown the traces that matter.
+      // Probes, scrapes and the storefront’s span exports would drown the traces that matter.
       ignoreIncomingRequestHook: (request) =>
-        /^\/(livez|readyz|metrics)(\?|$)/.test(request.url ?? ''),
+        /^\/(livez|readyz|metrics|otlp\/v1\/traces)(\?|$)/.test(request.url ?? ''),
     }),
     new IORedisInstrumentation({ requireParentSpan: true }),
     new MongoDBInstrumentation({ requireParentSpan: true }),
