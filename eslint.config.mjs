@@ -26,6 +26,11 @@ export default tseslint.config(
     },
   },
   {
+    // The storefront runs in the browser (web/vite.config.ts runs in Node, at build time).
+    files: ['web/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },
