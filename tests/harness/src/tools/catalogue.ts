@@ -58,7 +58,10 @@ const pypiTool = z.object({
 });
 const debianTool = z.object({
   source: z.literal('debian'),
-  /** The major (or major.minor) version the binary must report. */
+  /**
+   * The major (or major.minor) version the binary must report, or `>=N` for at least major N
+   * (a package Debian's security archive moves to each new major, such as Chromium).
+   */
   version: z.string().min(1),
   package: z.string().min(1),
   binary: z.string().min(1),
@@ -89,6 +92,7 @@ const versionsFile = z.object({
   vegeta: goTool,
   buildah: debianTool,
   mmdebstrap: debianTool,
+  chromium: debianTool,
 });
 
 /** A tool built from a Go module. */

@@ -43,6 +43,8 @@ export interface ToolPaths {
   buildah: { bin: string };
   /** The Debian root file system of the local Node base image. */
   mmdebstrap: { bin: string };
+  /** Headless Chromium (the storefront's browser tests). */
+  chromium: { bin: string };
 }
 
 /** Written last into a tool's cache folder: its presence means the install completed. */
@@ -92,6 +94,7 @@ export const ALL_TOOLS: readonly ToolName[] = [
   'vegeta',
   'buildah',
   'mmdebstrap',
+  'chromium',
 ];
 
 /** The tools of the Kubernetes control plane (startKubernetes); the local stack needs none. */
@@ -127,6 +130,7 @@ async function install(name: ToolName, onProgress: ProgressListener): Promise<un
     case 'wrk':
     case 'buildah':
     case 'mmdebstrap':
+    case 'chromium':
       return installDebian(name, toolVersions()[name], onProgress);
   }
 }
@@ -208,6 +212,7 @@ function pathsIn(name: ToolName, dir: string): unknown {
     case 'wrk':
     case 'buildah':
     case 'mmdebstrap':
+    case 'chromium':
       throw new Error(`${name} is not cached`);
   }
 }
@@ -457,9 +462,13 @@ async function debianVersionMatches(bin: string, spec: DebianToolSpec): Promise<
     err instanceof Error ? err.message : '',
   );
   // redis-server prints "v=7.0.15", wrk "wrk debian/4.1.0-3", buildah "buildah version 1.28.2
-  // (image-spec …)", mmdebstrap "mmdebstrap 1.3.5".
+  // (image-spec …)", mmdebstrap "mmdebstrap 1.3.5", chromium "Chromium 156.0.8078.114 …".
   const found = /(?:v=|version |debian\/|^\S+ )(\d+(?:\.\d+)*)/.exec(out)?.[1];
-  return found !== undefined && (found === spec.version || found.startsWith(`${spec.version}.`));
+  if (found === undefined) return false;
+  if (spec.version.startsWith('>=')) {
+    return Number(found.split('.')[0]) >= Number(spec.version.slice(2));
+  }
+  return found === spec.version || found.startsWith(`${spec.version}.`);
 }
 
 /** Whether a Debian package is installed (dpkg-query says so). */
@@ -471,7 +480,7 @@ async function debianInstalled(pkg: string): Promise<boolean> {
 }
 
 async function installDebian(
-  name: 'redis' | 'wrk' | 'buildah' | 'mmdebstrap',
+  name: 'redis' | 'wrk' | 'buildah' | 'mmdebstrap' | 'chromium',
   spec: DebianToolSpec,
   onProgress: ProgressListener,
 ): Promise<{ bin: string }> {
