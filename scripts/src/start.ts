@@ -21,7 +21,7 @@ import {
   startStack,
   type InfrastructurePart,
 } from './stack/stack.js';
-import { buildServices } from './stack/build.js';
+import { buildServices, buildStorefront } from './stack/build.js';
 import { followLog, logNames } from './stack/follow.js';
 import { formatStatus, writeStatus } from './stack/status.js';
 import { supervise, type Supervisor } from './stack/supervisor.js';
@@ -271,8 +271,17 @@ runCli('start', async () => {
       throw new CliError(error instanceof Error ? error.message : String(error));
     });
   }
+  // The storefront the gateway serves at its address: built now, as the services are compiled.
+  let webRoot: string | undefined;
+  if (chosen.services) {
+    progress('storefront', 'building (vite build)');
+    webRoot = await buildStorefront().catch((error: unknown) => {
+      throw new CliError(error instanceof Error ? error.message : String(error));
+    });
+  }
   const stack = await startStack({
     servicesFrom: 'dist',
+    ...(webRoot ? { env: { gateway: { WEB_ROOT: webRoot } } } : {}),
     // A laptop's stack: Kafka's topics here are small, 256 MiB of heap is plenty.
     kafkaHeapMb: 256,
     ports,
@@ -296,6 +305,8 @@ runCli('start', async () => {
     const gateway = stack.gatewayUrl;
     process.stdout.write(
       [
+        '',
+        `The storefront: open ${gateway}/ in a browser and sign in with any lower-case name.`,
         '',
         "Try (a demo token from the gateway's dev issuer, then the store through the gateway):",
         `  TOKEN=$(curl -s -X POST -H 'content-type: application/json' -d '{"user":"alice"}' ${gateway}/dev/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`,

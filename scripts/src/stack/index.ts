@@ -1,4 +1,4 @@
-export { buildServices } from './build.js';
+export { buildServices, buildStorefront } from './build.js';
 export {
   startServices,
   type Infrastructure,

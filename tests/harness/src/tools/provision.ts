@@ -463,7 +463,9 @@ async function debianVersionMatches(bin: string, spec: DebianToolSpec): Promise<
   );
   // redis-server prints "v=7.0.15", wrk "wrk debian/4.1.0-3", buildah "buildah version 1.28.2
   // (image-spec …)", mmdebstrap "mmdebstrap 1.3.5", chromium "Chromium 156.0.8078.114 …".
-  const found = /(?:v=|version |debian\/|^\S+ )(\d+(?:\.\d+)*)/.exec(out)?.[1];
+  // Line by line, and a version has a dot: Debian's chromium wrapper may first print a shell
+  // error on stderr ("/usr/bin/chromium: 9: [: …").
+  const found = /(?:v=|version |debian\/|^\S+ )(\d+(?:\.\d+)+)/m.exec(out)?.[1];
   if (found === undefined) return false;
   if (spec.version.startsWith('>=')) {
     return Number(found.split('.')[0]) >= Number(spec.version.slice(2));
