@@ -78,7 +78,7 @@ export class ApiError extends Error {
 function describe(problem: Problem, status: number, retryAfter: string | null): string {
   switch (problem.code) {
     case 'RATE_LIMITED':
-      return `Too many requests right now. Please wait ${retryAfter ?? 'a few'} seconds and try again.`;
+      return `Too many requests right now. Please wait ${retryAfter === '1' ? '1 second' : `${retryAfter ?? 'a few'} seconds`} and try again.`;
     case 'TOKEN_REQUIRED':
     case 'INVALID_TOKEN':
       return 'Your session has ended. Please sign in again.';

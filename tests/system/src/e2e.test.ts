@@ -13,6 +13,7 @@ import {
   type StackPorts,
 } from '@emporium/scripts/stack';
 import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
+import { traceSpans, type SeenSpan } from './jaeger-trace.js';
 
 /** The gateway's per-user bucket in this run: small, so a burst reaches it quickly. */
 const USER_CAPACITY = 20;
@@ -46,40 +47,6 @@ interface OpenApi {
     string,
     Record<string, { security?: unknown[]; 'x-access'?: 'user' | 'admin' | 'services' }>
   >;
-}
-
-/** The parts of Jaeger's `/api/traces/<id>` answer read here. */
-interface JaegerTrace {
-  spans: {
-    traceID: string;
-    spanID: string;
-    operationName: string;
-    processID: string;
-    references: { refType: string; spanID: string }[];
-    tags: { key: string; value: string | number | boolean }[];
-  }[];
-  processes: Record<string, { serviceName: string }>;
-}
-
-/** A span of the trace, flattened: who emitted it, its name, its kind and its parent. */
-interface SeenSpan {
-  service: string;
-  name: string;
-  kind: string;
-  traceId: string;
-  spanId: string;
-  parentId: string | undefined;
-}
-
-function flatten(trace: JaegerTrace): SeenSpan[] {
-  return trace.spans.map((span) => ({
-    service: trace.processes[span.processID]?.serviceName ?? '?',
-    name: span.operationName,
-    kind: String(span.tags.find((tag) => tag.key === 'span.kind')?.value ?? ''),
-    traceId: span.traceID,
-    spanId: span.spanID,
-    parentId: span.references.find((ref) => ref.refType === 'CHILD_OF')?.spanID,
-  }));
 }
 
 /** The services the checkout passes through (HTTP), each behind its sidecar. */
@@ -271,11 +238,8 @@ describe('e2e: the whole stack, as a client sees it', function () {
     const spans = await eventually(
       'the whole order in one trace',
       async () => {
-        const response = await fetch(`${jaeger.queryUrl}/api/traces/${traceId}`);
-        if (response.status !== 200) return undefined;
-        const trace = ((await response.json()) as { data: JaegerTrace[] }).data[0];
-        if (!trace) return undefined;
-        const seen = flatten(trace);
+        const seen = await traceSpans(jaeger.queryUrl, traceId);
+        if (!seen) return undefined;
         last = missing(seen);
         return last.length === 0 ? seen : undefined;
       },
