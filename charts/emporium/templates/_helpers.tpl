@@ -231,6 +231,19 @@ win: the chart's of the same name are left out.
 {{- $env = append $env (dict "name" "TRUST_PROXY" "value" (toString $trust)) -}}
 {{- /* Never the dev issuer in a cluster: it mints a token for anyone. */ -}}
 {{- $env = append $env (dict "name" "DEV_ISSUER_ENABLED" "value" "false") -}}
+{{- $web := $values.gateway.storefront -}}
+{{- if $web.enabled -}}
+{{- /* The storefront's build, in the gateway image (services/Dockerfile). */ -}}
+{{- $env = append $env (dict "name" "WEB_ROOT" "value" "/app/web") -}}
+{{- end -}}
+{{- if $web.oidcAuthority -}}
+{{- $env = append $env (dict "name" "WEB_OIDC_AUTHORITY" "value" $web.oidcAuthority) -}}
+{{- $env = append $env (dict "name" "WEB_OIDC_CLIENT_ID" "value" (required "gateway.storefront.oidcClientId is required with oidcAuthority" $web.oidcClientId)) -}}
+{{- $env = append $env (dict "name" "WEB_OIDC_SCOPE" "value" $web.oidcScope) -}}
+{{- end -}}
+{{- if $web.connectSrc -}}
+{{- $env = append $env (dict "name" "WEB_CONNECT_SRC" "value" (join "," $web.connectSrc)) -}}
+{{- end -}}
 {{- end -}}
 {{- $identity := include "emporium.identity" (dict "root" $root "name" $name) | fromJson -}}
 {{- if $identity.users -}}

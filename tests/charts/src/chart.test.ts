@@ -379,11 +379,31 @@ describe('charts/emporium: rendered profiles', () => {
       rules: { http: { paths: { path: string; pathType: string }[] } }[];
     };
     assert.equal(ingress.ingressClassName, 'alb');
-    // Only the API is public: probes, metrics and the OpenAPI document stay in the cluster.
+    // Only the API and the storefront are public: probes, metrics and the OpenAPI document
+    // stay in the cluster.
     assert.deepEqual(
       ingress.rules.flatMap((rule) => rule.http.paths.map((p) => `${p.pathType} ${p.path}`)),
-      ['Prefix /api'],
+      [
+        'Prefix /api',
+        'Exact /',
+        'Exact /config.json',
+        'Exact /otlp/v1/traces',
+        'Exact /cart',
+        'Exact /notifications',
+        'Exact /signin',
+        'Exact /auth/callback',
+        'Prefix /assets/',
+        'Prefix /products/',
+        'Prefix /orders',
+      ],
     );
+    // The gateway serves the storefront from its image, which signs in with Cognito (PKCE).
+    const gateway = env(objects, 'gateway');
+    assert.equal(gateway.WEB_ROOT?.value, '/app/web');
+    assert.match(gateway.WEB_OIDC_AUTHORITY?.value ?? '', /^https:\/\/cognito-idp\./);
+    assert.ok(gateway.WEB_OIDC_CLIENT_ID?.value);
+    assert.match(gateway.WEB_CONNECT_SRC?.value ?? '', /amazoncognito\.com$/);
+    assert.equal(env(render('minimal'), 'gateway').WEB_OIDC_AUTHORITY, undefined);
     assert.match(
       pod(objects, 'orders').containers[0]?.image ?? '',
       /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/emporium\/orders:/,
