@@ -97,7 +97,8 @@ export async function signOut(settings: Settings): Promise<void> {
   keep(undefined);
   if (settings.auth.mode !== 'oidc') return;
   const users = await oidc(settings.auth);
-  await users.removeUser();
   const metadata = await users.metadataService.getMetadata().catch(() => undefined);
+  // The provider's session too, where it has an end-session endpoint (its user goes with it).
   if (metadata?.end_session_endpoint) await users.signoutRedirect();
+  else await users.removeUser();
 }

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import AxeBuilder from '@axe-core/playwright';
-import { call, ensureTool, eventually, repoRoot, tempDir } from '@emporium/harness';
+import { call, eventually, tempDir } from '@emporium/harness';
 import { buildStorefront, freeStackPorts, startStack, type Stack } from '@emporium/scripts/stack';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { v5 as uuidv5 } from 'uuid';
+import { launchBrowser, type TestBrowser } from './browser.js';
 import { traceSpans, type SeenSpan } from './jaeger-trace.js';
 
 /** The budget of the JavaScript a first visit downloads before the page runs, gzipped. */
@@ -20,8 +20,6 @@ const DECLINE_REASONS = ['insufficient funds', 'card expired', 'do not honor', '
 const ORDER_KEY_NAMESPACE = '3c1f6a47-2f0e-4c39-9d4e-6f3a8e5b21d7';
 /** The per-user bucket of this run: big enough for a shopper, small enough to empty. */
 const USER_CAPACITY = 40;
-/** Where the screenshots of every page go (ignored by git; CI may keep them). */
-const SHOTS = join(repoRoot(), 'tests', 'system', 'screenshots');
 
 /**
  * The real system's documented, deterministic choice for a checkout: orders names the order
@@ -72,41 +70,11 @@ describe('storefront: the web shop in a real headless Chromium, against the whol
   let dataDir: string;
   let webDir: string;
   let gateway: string;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  /** Every page the tests visited, with axe's serious and critical findings on it. */
-  const audited: string[] = [];
+  let browser: TestBrowser;
   let checkoutTrace = '';
 
-  /** A new browser tab that can reach the stack on 127.0.0.1 and nothing else. */
-  const newPage = async (phone = false): Promise<Page> => {
-    const context = await browser.newContext({
-      baseURL: gateway,
-      ...(phone
-        ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }
-        : { viewport: { width: 1280, height: 900 } }),
-    });
-    contexts.push(context);
-    await context.route('**/*', async (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname === '127.0.0.1') await route.continue();
-      else await route.abort('blockedbyclient');
-    });
-    return context.newPage();
-  };
-
-  /** A screenshot of the page, and axe-core's audit of it: no serious or critical violation. */
-  const check = async (page: Page, name: string): Promise<void> => {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    const { violations } = await new AxeBuilder({ page }).analyze();
-    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(
-      bad.map((v) => `${v.id} (${String(v.impact)}): ${v.nodes.map((n) => n.html).join(' | ')}`),
-      [],
-      `axe on ${name}`,
-    );
-    audited.push(name);
-  };
+  const newPage = (phone = false): Promise<Page> => browser.newPage(gateway, phone);
+  const check = (page: Page, name: string): Promise<void> => browser.check(page, name);
 
   const signIn = async (page: Page, user: string): Promise<void> => {
     await page.getByRole('link', { name: 'Sign in' }).click();
@@ -148,10 +116,8 @@ describe('storefront: the web shop in a real headless Chromium, against the whol
   };
 
   before(async function () {
-    await mkdir(SHOTS, { recursive: true });
     // The production build, made now from the sources under test, is what the gateway serves.
     webDir = await buildStorefront(await tempDir('web-dist'));
-    const { bin } = await ensureTool('chromium');
     stack = await startStack({
       ports: await freeStackPorts(),
       dataDir: (dataDir = await tempDir('storefront-data')),
@@ -171,26 +137,11 @@ describe('storefront: the web shop in a real headless Chromium, against the whol
     });
     assert.ok(stack.gatewayUrl);
     gateway = stack.gatewayUrl;
-    browser = await chromium.launch({
-      executablePath: bin,
-      headless: true,
-      // As root (CI) Chromium's sandbox cannot start; nothing here browses the internet.
-      chromiumSandbox: false,
-      args: [
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-dev-shm-usage',
-      ],
-    });
+    browser = await launchBrowser();
   });
 
   after(async function () {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser.close().catch(() => undefined);
+    await browser.close();
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });
     await rm(webDir, { recursive: true, force: true });
@@ -477,7 +428,7 @@ describe('storefront: the web shop in a real headless Chromium, against the whol
       'rate-limited',
       'offline',
     ]) {
-      assert.ok(audited.includes(name), `${name} audited`);
+      assert.ok(browser.audited.includes(name), `${name} audited`);
     }
   });
 });
