@@ -1,4 +1,4 @@
-import { ALL_TOOLS, COMPONENT_CHECKS, ensureTool } from '@emporium/harness';
+import { COMPONENT_CHECKS, ensureTool, PROVISIONED_TOOLS } from '@emporium/harness';
 import { CliError, progress, runCli } from './cli.js';
 
 /** The components to check: every one, or those named on the command line. */
@@ -16,7 +16,7 @@ function selected(argv: readonly string[]): typeof COMPONENT_CHECKS {
 // and stops it, printing `<component> ok <milliseconds>` (or FAILED with the reason).
 runCli('infra:check', async () => {
   const checks = selected(process.argv.slice(2));
-  for (const tool of ALL_TOOLS) await ensureTool(tool, progress);
+  for (const tool of PROVISIONED_TOOLS) await ensureTool(tool, progress);
   const failed: string[] = [];
   for (const check of checks) {
     const started = performance.now();

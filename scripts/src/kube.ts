@@ -3,9 +3,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   cacheRoot,
+  cleanRealNode,
   CONTROL_PLANE_TOOLS,
   ensureTool,
   installCrds,
+  NODE_TOOLS,
   readKubernetesState,
   SHARED_CRDS_DIR,
   startKubernetes,
@@ -47,10 +49,15 @@ function describe(state: KubernetesState): string {
   ].join('\n');
 }
 
-async function up(): Promise<void> {
+async function up(realNode: boolean): Promise<void> {
   const dir = kubeUpDir();
   const existing = await readKubernetesState(dir);
   if (existing && serving(existing)) {
+    if ((existing.realNode ?? false) !== realNode) {
+      throw new CliError(
+        `a cluster ${existing.realNode ? 'with' : 'without'} the real node is up; npm run kube:down first`,
+      );
+    }
     process.stdout.write(`kube:up: already up\n${describe(existing)}`);
     return;
   }
@@ -59,9 +66,11 @@ async function up(): Promise<void> {
     const ended = await stopKubernetesState(dir);
     if (ended.length > 0) progress('kubernetes', `ended a stale ${ended.join(', ')}`);
   }
-  for (const tool of CONTROL_PLANE_TOOLS) await ensureTool(tool, progress);
+  for (const tool of [...CONTROL_PLANE_TOOLS, ...(realNode ? NODE_TOOLS : [])]) {
+    await ensureTool(tool, progress);
+  }
   const started = performance.now();
-  const cluster = await startKubernetes({ stateDir: dir, detached: true });
+  const cluster = await startKubernetes({ stateDir: dir, detached: true, realNode });
   const state = await readKubernetesState(dir);
   if (!state) throw new CliError(`no state.json in ${dir}`);
   try {
@@ -83,7 +92,13 @@ async function up(): Promise<void> {
 async function down(): Promise<void> {
   const dir = kubeUpDir();
   if (!existsSync(dir)) {
-    process.stdout.write('kube:down: nothing is up\n');
+    // A real node left by a killed test or kube:up has no state here; remove it all the same.
+    const removed = process.getuid?.() === 0 ? await cleanRealNode() : [];
+    process.stdout.write(
+      removed.length > 0
+        ? `kube:down: removed a real node's ${removed.join(', ')}\n`
+        : 'kube:down: nothing is up\n',
+    );
     return;
   }
   const ended = await stopKubernetesState(dir);
@@ -92,12 +107,16 @@ async function down(): Promise<void> {
   );
 }
 
-// `kube.ts up` starts a control plane that outlives the command (`npm run kube:up`); `kube.ts
-// down` stops it (`npm run kube:down`).
+// `kube.ts up` starts a control plane that outlives the command (`npm run kube:up`), with the
+// real node where pods run when given `--node` (`npm run kube:up -- --node`); `kube.ts down`
+// stops it and removes everything the node made (`npm run kube:down`).
 runCli('kube', async () => {
   const [command, ...rest] = process.argv.slice(2);
-  if (rest.length > 0 || (command !== 'up' && command !== 'down')) {
-    throw new CliError('usage: kube.ts up|down (npm run kube:up, npm run kube:down)');
+  const node = command === 'up' && rest.length === 1 && rest[0] === '--node';
+  if ((rest.length > 0 && !node) || (command !== 'up' && command !== 'down')) {
+    throw new CliError(
+      'usage: kube.ts up [--node]|down (npm run kube:up [-- --node], npm run kube:down)',
+    );
   }
-  await (command === 'up' ? up() : down());
+  await (command === 'up' ? up(node) : down());
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ALL_TOOLS,
+  PROVISIONED_TOOLS,
   KUBERNETES_TOOLS,
   ensureTool,
   killAll,
@@ -255,7 +255,7 @@ runCli('start', async () => {
   }
   if (busy.length > 0) throw new CliError(busy.join('\n  '));
   // The local stack runs no Kubernetes: a cold clone need not build it (that is kube:up's job).
-  for (const tool of ALL_TOOLS.filter((t) => !KUBERNETES_TOOLS.includes(t))) {
+  for (const tool of PROVISIONED_TOOLS.filter((t) => !KUBERNETES_TOOLS.includes(t))) {
     await ensureTool(tool, progress);
   }
   await mkdir(LOCAL_STACK_DATA, { recursive: true });

@@ -27,6 +27,14 @@ export {
   type KubernetesOptions,
   type KubernetesState,
 } from './components/kubernetes.js';
+export {
+  cleanRealNode,
+  CLUSTER_DNS_IP,
+  NODE_IP,
+  REAL_NODE_NAME,
+  SANDBOX_IMAGE,
+  type RealNode,
+} from './components/kube-node.js';
 export { startMongo, type MongoOptions, type MongoServer } from './components/mongo.js';
 export {
   startPrometheus,
@@ -80,6 +88,8 @@ export {
   ALL_TOOLS,
   CONTROL_PLANE_TOOLS,
   KUBERNETES_TOOLS,
+  NODE_TOOLS,
+  PROVISIONED_TOOLS,
   ensureTool,
   type ProgressListener,
   type ToolPaths,

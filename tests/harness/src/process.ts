@@ -213,10 +213,11 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
     stopping ??= (async () => {
       if (exitCode === undefined) {
         child.kill('SIGTERM');
-        // Unref'd: the exiting child keeps the loop alive, the grace timer must not.
-        const grace = sleep(options.stopGraceMs ?? 10_000, undefined, { ref: false }).then(
-          () => 'timeout' as const,
-        );
+        // Unref'd: the exiting child keeps the loop alive, the grace timer must not. A detached
+        // child is unref'd itself, so then the timer keeps this process alive until it ends.
+        const grace = sleep(options.stopGraceMs ?? 10_000, undefined, {
+          ref: options.detached ?? false,
+        }).then(() => 'timeout' as const);
         if ((await Promise.race([exited, grace])) === 'timeout') {
           child.kill('SIGKILL');
           await exited;

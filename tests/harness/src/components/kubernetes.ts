@@ -8,6 +8,13 @@ import { repoRoot } from '../tools/catalogue.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startProcess, tempDir, type ManagedProcess } from '../process.js';
 import { ensureTool } from '../tools/provision.js';
+import {
+  cleanRealNode,
+  NODE_IP,
+  REAL_NODE_NAME,
+  startRealNode,
+  type RealNode,
+} from './kube-node.js';
 import { runCommand, runLogged, ToolError, which, type CommandOutput } from '../tools/run.js';
 
 /** What a kubectl command printed. */
@@ -31,6 +38,8 @@ export interface KubernetesCluster {
   readonly nodes: string[];
   /** The processes, in start order. */
   readonly processes: readonly ManagedProcess[];
+  /** The real node, when the cluster was started with `realNode`. */
+  readonly realNode?: RealNode;
   /** Runs the pinned kubectl against this cluster; rejects with its stderr when it fails. */
   kubectl(args: readonly string[], options?: KubectlOptions): Promise<KubectlResult>;
   /** Stops every process (SIGTERM, then SIGKILL) and removes the cluster's folder. */
@@ -41,6 +50,11 @@ export interface KubernetesCluster {
 export interface KubernetesOptions {
   /** How many fake nodes to create, each in its own zone (`zone-a`, `zone-b` …); 2 by default. */
   nodes?: number;
+  /**
+   * Add the real node (kubelet, containerd, kube-proxy, CoreDNS; see kube-node.ts), where pods
+   * really run; fake nodes are then 0 unless `nodes` says otherwise. Needs root.
+   */
+  realNode?: boolean;
   /**
    * Keep everything (certificates, kubeconfig, SQLite, logs, `state.json`) in this folder
    * instead of a temp one; it must not hold a running cluster. Removed by stop().
@@ -61,14 +75,14 @@ export interface KubernetesState {
   nodes: string[];
   kubectl: string;
   processes: { name: string; pid: number; command: string }[];
+  /** Whether a real node runs, whose containers, mounts and namespace kube:down must remove. */
+  realNode?: boolean;
 }
 
 /** Pods and Services get addresses from these; neither overlaps the other nor 127.0.0.0/8. */
 const SERVICE_CIDR = '10.96.0.0/16';
 const SERVICE_API_IP = '10.96.0.1';
 const POD_CIDR = '10.244.0.0/16';
-/** The InternalIP kwok reports for its nodes. */
-const NODE_IP = '10.240.0.1';
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 /** A cold API server with SQLite behind it installs its bootstrap objects in a few seconds. */
 const READY_TIMEOUT_MS = 90_000;
@@ -86,7 +100,10 @@ interface Pem {
  * dependency and takes about 10 ms a certificate. A config file of our own keeps the result
  * independent of the system's openssl.cnf.
  */
-async function issueCertificates(dir: string): Promise<Record<string, Pem> & { ca: Pem }> {
+async function issueCertificates(
+  dir: string,
+  realNode: boolean,
+): Promise<Record<string, Pem> & { ca: Pem }> {
   const openssl = which('openssl');
   if (!openssl) {
     throw new ToolError('kubernetes', 'needs `openssl` on PATH for the cluster certificates');
@@ -112,7 +129,8 @@ async function issueCertificates(dir: string): Promise<Record<string, Pem> & { c
       'extendedKeyUsage = serverAuth',
       'authorityKeyIdentifier = keyid',
       // In-cluster names too, so a client following the `kubernetes` Service would verify it.
-      `subjectAltName = IP:127.0.0.1,IP:${SERVICE_API_IP},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local`,
+      // With a real node, also its address, where the relay offers the API server to the node.
+      `subjectAltName = IP:127.0.0.1,IP:${SERVICE_API_IP},${realNode ? `IP:${NODE_IP},` : ''}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local`,
       '[client]',
       'basicConstraints = critical,CA:FALSE',
       'keyUsage = critical,digitalSignature,keyEncipherment',
@@ -181,6 +199,14 @@ async function issueCertificates(dir: string): Promise<Record<string, Pem> & { c
     // The users the bootstrap RBAC policy grants exactly what these components need.
     'controller-manager': ['/CN=system:kube-controller-manager', 'client'],
     scheduler: ['/CN=system:kube-scheduler', 'client'],
+    // The real node's components: the Node authorizer knows its kubelet by this name and group.
+    ...(realNode
+      ? {
+          kubelet: [`/O=system:nodes/CN=system:node:${REAL_NODE_NAME}`, 'client'],
+          'kube-proxy': ['/CN=system:kube-proxy', 'client'],
+          coredns: ['/CN=system:coredns', 'client'],
+        }
+      : {}),
   } as const;
   await Promise.all(
     Object.entries(identities).map(([name, [subject, profile]]) => issue(name, subject, profile)),
@@ -350,6 +376,8 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
     stopped ??= (async () => {
       // Reverse order: clients first, the store last, so nothing logs a lost connection.
       for (const proc of [...processes].reverse()) await proc.stop();
+      // The node's containers, mounts and namespace outlive its daemons.
+      if (state.realNode) await cleanRealNode();
       if (!process.env.EMPORIUM_KEEP_LOGS) await rm(dir, { recursive: true, force: true });
     })();
     return stopped;
@@ -361,6 +389,7 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
     command: string,
     args: string[],
     ready: () => Promise<boolean>,
+    runs: string = command,
   ): Promise<ManagedProcess> => {
     const workDir = join(dir, name);
     await mkdir(workDir, { recursive: true });
@@ -376,7 +405,7 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       env: { ...process.env, HOME: workDir },
     });
     processes.push(proc);
-    state.processes.push({ name, pid: proc.pid, command });
+    state.processes.push({ name, pid: proc.pid, command: runs });
     await record();
     return proc;
   };
@@ -384,7 +413,9 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
   try {
     const pki = join(dir, 'pki');
     await mkdir(pki, { recursive: true });
-    const pems = await issueCertificates(pki);
+    const realNode = options.realNode ?? false;
+    state.realNode = realNode;
+    const pems = await issueCertificates(pki, realNode);
     // The ServiceAccount token signing key: node:crypto makes it, PKCS#8 PEM as Kubernetes reads.
     const saKeys = generateKeyPairSync('ec', {
       namedCurve: 'P-256',
@@ -436,10 +467,21 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
         `--etcd-servers=http://127.0.0.1:${String(kinePort)}`,
         '--bind-address=127.0.0.1',
         `--secure-port=${String(apiPort)}`,
-        '--advertise-address=127.0.0.1',
-        // The `kubernetes` Service's endpoints would be 127.0.0.1, which Endpoints validation
-        // refuses (loopback); nothing in a kwok cluster dials it, so do not reconcile them.
-        '--endpoint-reconciler-type=none',
+        ...(realNode
+          ? [
+              // Pods reach the API server through the `kubernetes` Service, whose endpoint is the
+              // relay at the node's address (kube-node.ts).
+              `--advertise-address=${NODE_IP}`,
+              // Logs and exec would dial the kubelet at NODE_IP, which exists only inside the
+              // node's namespace; no address of this type exists, so nothing leaves the host.
+              '--kubelet-preferred-address-types=InternalDNS',
+            ]
+          : [
+              '--advertise-address=127.0.0.1',
+              // The `kubernetes` Service's endpoints would be 127.0.0.1, which Endpoints validation
+              // refuses (loopback); nothing in a kwok cluster dials it, so do not reconcile them.
+              '--endpoint-reconciler-type=none',
+            ]),
         `--tls-cert-file=${file('apiserver.crt')}`,
         `--tls-private-key-file=${file('apiserver.key')}`,
         `--client-ca-file=${file('ca.crt')}`,
@@ -552,7 +594,7 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
         { stdin: kubectlOptions.stdin },
       );
 
-    const count = options.nodes ?? 2;
+    const count = options.nodes ?? (realNode ? 0 : 2);
     const nodes = Array.from({ length: count }, (_, i) => `kwok-node-${String(i)}`);
     const zones = nodes.map((_, i) => `zone-${String.fromCharCode(97 + (i % 26))}`);
     // No nodes is a valid cluster (Leases, RBAC, admission); kubectl refuses an empty apply.
@@ -590,9 +632,29 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
     const { body } = await httpsGet(`${server}/version`, adminTls);
     const version = (JSON.parse(body) as { gitVersion?: string }).gitVersion ?? 'unknown';
 
+    let node: RealNode | undefined;
+    if (realNode) {
+      const client = (name: string): Pem => {
+        const pem = pems[name];
+        if (!pem) throw new ToolError('kubernetes', `no certificate for ${name}`);
+        return pem;
+      };
+      node = await startRealNode({
+        apiPort,
+        caCert: pems.ca.cert,
+        clients: {
+          kubelet: client('kubelet'),
+          'kube-proxy': client('kube-proxy'),
+          coredns: client('coredns'),
+        },
+        start,
+        kubectl,
+      });
+      nodes.push(node.name);
+    }
     Object.assign(state, { server, version, nodes });
     await record();
-    return { kubeconfig, server, version, nodes, processes, kubectl, stop };
+    return { kubeconfig, server, version, nodes, processes, kubectl, stop, realNode: node };
   } catch (err) {
     await stop();
     throw err;
@@ -632,6 +694,7 @@ export async function stopKubernetesState(stateDir: string): Promise<string[]> {
     while (runs(pid, command)) await sleep(50);
     ended.push(name);
   }
+  if (state?.realNode) ended.push(...(await cleanRealNode()));
   await rm(stateDir, { recursive: true, force: true });
   return ended;
 }

@@ -93,6 +93,10 @@ const versionsFile = z.object({
   buildah: debianTool,
   mmdebstrap: debianTool,
   chromium: debianTool,
+  'kubernetes-node': goTool,
+  containerd: goTool,
+  coredns: goTool,
+  iptables: debianTool,
 });
 
 /** A tool built from a Go module. */

@@ -5,7 +5,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseToolVersions, repoRoot, toolDir, toolVersions, type ToolName } from './catalogue.js';
-import { ALL_TOOLS, ensureTool, publishedStagingGoMod, withLock } from './provision.js';
+import {
+  ALL_TOOLS,
+  ensureTool,
+  NODE_TOOLS,
+  PROVISIONED_TOOLS,
+  publishedStagingGoMod,
+  withLock,
+} from './provision.js';
 import { ToolError } from './run.js';
 
 describe('tool provisioning', () => {
@@ -15,6 +22,15 @@ describe('tool provisioning', () => {
     assert.match(toolDir('kafka'), new RegExp(`kafka-${versions.kafka.version}$`));
     // A tool built with patches also carries their digest (see patches.test.ts).
     assert.match(toolDir('ferretdb'), /ferretdb-1\.24\.\d+(-p[0-9a-f]{8})?$/);
+  });
+
+  it("provisions every tool but the real node's, whose kubelet is the control plane's release", () => {
+    const versions = toolVersions();
+    assert.deepEqual([...PROVISIONED_TOOLS, ...NODE_TOOLS].sort(), [...ALL_TOOLS].sort());
+    assert.ok(!PROVISIONED_TOOLS.some((tool) => NODE_TOOLS.includes(tool)));
+    // A kubelet newer or older than its API server is a skew the node tests would not mean.
+    assert.equal(versions['kubernetes-node'].version, versions.kubernetes.version);
+    assert.equal(versions['kubernetes-node'].module, versions.kubernetes.module);
   });
 
   it('takes over at once a lock whose holder was killed, and waits for one whose holder lives', async () => {
@@ -57,7 +73,7 @@ describe('tool provisioning', () => {
   it('reuses the cache: a second provisioning installs nothing', async function () {
     // `npm test` provisions before the tests run, so everything must already be there.
     const installs: string[] = [];
-    for (const tool of ALL_TOOLS) {
+    for (const tool of PROVISIONED_TOOLS) {
       const paths: Record<string, string> = await ensureTool(tool, (name: ToolName, message) => {
         installs.push(`${name}: ${message}`);
       });

@@ -45,6 +45,14 @@ export interface ToolPaths {
   mmdebstrap: { bin: string };
   /** Headless Chromium (the storefront's browser tests). */
   chromium: { bin: string };
+  /** The real node's agents: `bin` is the kubelet; kube-proxy sits beside it. */
+  'kubernetes-node': { bin: string; kubeProxy: string };
+  /** The real node's CRI runtime: `bin` is containerd; its runc shim and ctr sit beside it. */
+  containerd: { bin: string; shim: string; ctr: string };
+  /** Cluster DNS, built into an image for the real node. */
+  coredns: { bin: string };
+  /** The real node's packet filter; `cniPlugins` is the folder of Debian's CNI plugins. */
+  iptables: { bin: string; cniPlugins: string };
 }
 
 /** Written last into a tool's cache folder: its presence means the install completed. */
@@ -95,7 +103,28 @@ export const ALL_TOOLS: readonly ToolName[] = [
   'buildah',
   'mmdebstrap',
   'chromium',
+  'kubernetes-node',
+  'containerd',
+  'coredns',
+  'iptables',
 ];
+
+/**
+ * The tools of a real node (kubelet, kube-proxy, containerd, CoreDNS, iptables and the CNI
+ * plugins): installed when a real node is asked for (`npm run kube:up -- --node`, `npm run
+ * kube:e2e`), not by `npm run provision`, since their builds add many minutes.
+ */
+export const NODE_TOOLS: readonly ToolName[] = [
+  'kubernetes-node',
+  'containerd',
+  'coredns',
+  'iptables',
+];
+
+/** What `npm run provision` (and so `npm test`) installs: every tool but the real node's. */
+export const PROVISIONED_TOOLS: readonly ToolName[] = ALL_TOOLS.filter(
+  (tool) => !NODE_TOOLS.includes(tool),
+);
 
 /** The tools of the Kubernetes control plane (startKubernetes); the local stack needs none. */
 export const CONTROL_PLANE_TOOLS: readonly ToolName[] = ['kine', 'kwok', 'kubernetes'];
@@ -117,7 +146,10 @@ async function install(name: ToolName, onProgress: ProgressListener): Promise<un
     case 'kwok':
     case 'prometheus':
     case 'alertmanager':
-    case 'vegeta': {
+    case 'vegeta':
+    case 'kubernetes-node':
+    case 'containerd':
+    case 'coredns': {
       const spec = toolVersions()[name];
       return cached(name, onProgress, (dir, log, progress) =>
         installGo(name, spec, dir, log, progress),
@@ -132,6 +164,11 @@ async function install(name: ToolName, onProgress: ProgressListener): Promise<un
     case 'mmdebstrap':
     case 'chromium':
       return installDebian(name, toolVersions()[name], onProgress);
+    case 'iptables': {
+      const { bin } = await installDebian(name, toolVersions()[name], onProgress);
+      // Debian's containernetworking-plugins puts them here (off PATH, as the CNI spec expects).
+      return { bin, cniPlugins: '/usr/lib/cni' } satisfies ToolPaths['iptables'];
+    }
   }
 }
 
@@ -185,7 +222,19 @@ function pathsIn(name: ToolName, dir: string): unknown {
     case 'skaffold':
     case 'kine':
     case 'vegeta':
+    case 'coredns':
       return { bin: join(dir, 'bin', toolVersions()[name].binary) };
+    case 'kubernetes-node':
+      return {
+        bin: join(dir, 'bin', 'kubelet'),
+        kubeProxy: join(dir, 'bin', 'kube-proxy'),
+      } satisfies ToolPaths['kubernetes-node'];
+    case 'containerd':
+      return {
+        bin: join(dir, 'bin', 'containerd'),
+        shim: join(dir, 'bin', 'containerd-shim-runc-v2'),
+        ctr: join(dir, 'bin', 'ctr'),
+      } satisfies ToolPaths['containerd'];
     case 'kwok':
       return {
         bin: join(dir, 'bin', 'kwok'),
@@ -212,6 +261,7 @@ function pathsIn(name: ToolName, dir: string): unknown {
     case 'wrk':
     case 'buildah':
     case 'mmdebstrap':
+    case 'iptables':
     case 'chromium':
       throw new Error(`${name} is not cached`);
   }
@@ -462,10 +512,10 @@ async function debianVersionMatches(bin: string, spec: DebianToolSpec): Promise<
     err instanceof Error ? err.message : '',
   );
   // redis-server prints "v=7.0.15", wrk "wrk debian/4.1.0-3", buildah "buildah version 1.28.2
-  // (image-spec …)", mmdebstrap "mmdebstrap 1.3.5", chromium "Chromium 156.0.8078.114 …".
+  // (image-spec …)", mmdebstrap "mmdebstrap 1.3.5", chromium "Chromium 156.0.8078.114 …", iptables "iptables v1.8.9 (nf_tables)".
   // Line by line, and a version has a dot: Debian's chromium wrapper may first print a shell
   // error on stderr ("/usr/bin/chromium: 9: [: …").
-  const found = /(?:v=|version |debian\/|^\S+ )(\d+(?:\.\d+)+)/m.exec(out)?.[1];
+  const found = /(?:v=|version |debian\/|^\S+ v?)(\d+(?:\.\d+)+)/m.exec(out)?.[1];
   if (found === undefined) return false;
   if (spec.version.startsWith('>=')) {
     return Number(found.split('.')[0]) >= Number(spec.version.slice(2));
@@ -482,7 +532,7 @@ async function debianInstalled(pkg: string): Promise<boolean> {
 }
 
 async function installDebian(
-  name: 'redis' | 'wrk' | 'buildah' | 'mmdebstrap' | 'chromium',
+  name: 'redis' | 'wrk' | 'buildah' | 'mmdebstrap' | 'chromium' | 'iptables',
   spec: DebianToolSpec,
   onProgress: ProgressListener,
 ): Promise<{ bin: string }> {
