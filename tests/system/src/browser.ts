@@ -12,7 +12,10 @@ export const SCREENSHOTS = join(repoRoot(), 'tests', 'system', 'screenshots');
 export interface TestBrowser {
   /** A new tab that can reach 127.0.0.1 and nothing else (a phone's screen when asked). */
   newPage(baseURL: string, phone?: boolean): Promise<Page>;
-  /** A screenshot of the page, and axe-core's audit of it: no serious or critical violation. */
+  /**
+   * A screenshot of the page, nothing wider than the screen, and axe-core's audit of it: no
+   * serious or critical violation.
+   */
   check(page: Page, name: string): Promise<void>;
   /** Every page {@link check} audited. */
   readonly audited: readonly string[];
@@ -59,6 +62,13 @@ export async function launchBrowser(): Promise<TestBrowser> {
     },
     async check(page, name) {
       await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+      // On a phone-sized screen nothing may be wider than the screen.
+      const overflow = Number(
+        await page.evaluate(
+          'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+        ),
+      );
+      assert.ok(overflow <= 0, `${name}: ${String(overflow)} px wider than the screen`);
       const { violations } = await new AxeBuilder({ page }).analyze();
       const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
       assert.deepEqual(
