@@ -9,6 +9,7 @@ import {
   installCrds,
   NODE_TOOLS,
   readKubernetesState,
+  runCommand,
   SHARED_CRDS_DIR,
   startKubernetes,
   stopKubernetesState,
@@ -49,6 +50,20 @@ function describe(state: KubernetesState): string {
   ].join('\n');
 }
 
+/** The service and dev-infrastructure images `npm run images` left in buildah's store. */
+async function builtImages(): Promise<string[]> {
+  const { bin } = await ensureTool('buildah');
+  const names = await runCommand('buildah', bin, ['images', '--format', '{{.Name}}:{{.Tag}}']);
+  return [
+    ...new Set(
+      names.stdout
+        .split('\n')
+        .map((name) => name.trim())
+        .filter((name) => /^(docker\.io\/emporium|localhost\/emporium-dev)\//.test(name)),
+    ),
+  ].sort();
+}
+
 async function up(realNode: boolean): Promise<void> {
   const dir = kubeUpDir();
   const existing = await readKubernetesState(dir);
@@ -79,6 +94,13 @@ async function up(realNode: boolean): Promise<void> {
       progress('kubernetes', `${String(crds.length)} CRDs from ${SHARED_CRDS_DIR} Established`);
     } else {
       progress('kubernetes', `no ${SHARED_CRDS_DIR}; starting without the shared CRDs`);
+    }
+    if (cluster.realNode) {
+      // As `kind load`: whatever `npm run images` built goes into the node's runtime.
+      const images = await builtImages();
+      progress('kube-node', `loading ${String(images.length)} images from buildah's store`);
+      const loaded = await cluster.realNode.loadImages(images);
+      progress('kube-node', `${String(loaded.length)} loaded, the rest already there`);
     }
   } catch (err) {
     await cluster.stop();
