@@ -11,6 +11,14 @@ import { AppContext, type AppState } from './session.js';
 import type { Settings } from './settings.js';
 import { Link, PageTitle } from './ui.js';
 
+/** The main navigation: where each link goes, and its words. */
+const NAVIGATION: readonly (readonly [string, string])[] = [
+  ['/', 'Products'],
+  ['/cart', 'Cart'],
+  ['/orders', 'Orders'],
+  ['/notifications', 'Notifications'],
+];
+
 /** The pages that need a signed-in shopper. */
 const SIGNED_IN_ONLY = /^\/(cart|orders|notifications)(\/|$)/;
 
@@ -87,18 +95,13 @@ export function App({ settings }: { settings: Settings }): ReactNode {
         </Link>
         <nav aria-label="Main">
           <ul>
-            <li>
-              <Link href="/">Products</Link>
-            </li>
-            <li>
-              <Link href="/cart">Cart</Link>
-            </li>
-            <li>
-              <Link href="/orders">Orders</Link>
-            </li>
-            <li>
-              <Link href="/notifications">Notifications</Link>
-            </li>
+            {NAVIGATION.map(([href, label]) => (
+              <li key={href}>
+                <Link href={href} aria-current={url.pathname === href ? 'page' : undefined}>
+                  {label}
+                </Link>
+              </li>
+            ))}
             <li>
               {session ? (
                 <button type="button" className="link" onClick={() => void leave()}>
