@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, processRunning, type ManagedProcess } from '../process.js';
 import { cacheRoot, repoRoot } from '../tools/catalogue.js';
-import { ensureTool, withLock } from '../tools/provision.js';
-import { capture, runCommand, runLogged, ToolError, which } from '../tools/run.js';
+import { ensureTool, requireCommand, withLock } from '../tools/provision.js';
+import { capture, runCommand, runLogged, ToolError } from '../tools/run.js';
 
 /**
  * The real node: kubelet, containerd (with Debian's runc), kube-proxy and CoreDNS as processes
@@ -32,12 +32,18 @@ const CGROUP_ROOT = '/emporium-node';
 /** The image holding each pod's namespaces; built here from assets/pause (nothing is pulled). */
 export const SANDBOX_IMAGE = 'localhost/emporium/pause:dev';
 const NETNS_PATH = `/run/netns/${REAL_NODE_NAME}`;
+/** On every object the node adds to the cluster. */
+const HARNESS_LABELS = { 'app.kubernetes.io/managed-by': 'emporium-harness' };
 
 /** Where the node keeps files: the kubelet's (removed on stop) and containerd's image store (kept). */
 function nodeDir(): string {
   return join(cacheRoot(), 'node');
 }
 const kubeletDir = (): string => join(nodeDir(), 'kubelet');
+/** The folders behind the node's PersistentVolumes (removed with the node). */
+const volumesDir = (): string => join(nodeDir(), 'volumes');
+/** How many PersistentVolumes the node offers (k8s/ claims two: Kafka's and MongoDB's). */
+const VOLUMES = 6;
 const containerdRoot = (): string => join(nodeDir(), 'containerd');
 const containerdSocket = join(RUN_DIR, 'containerd.sock');
 
@@ -51,14 +57,17 @@ export type NodeProcessStarter = (
   runs?: string,
 ) => Promise<ManagedProcess>;
 
+/** The node's components that talk to the API server, each with a client certificate. */
+export type NodeClient = 'kubelet' | 'kube-proxy' | 'coredns';
+
 /** What the node needs from its control plane. */
 export interface RealNodeContext {
   /** The API server's port on the host's 127.0.0.1; the relay offers it at NODE_IP too. */
   apiPort: number;
-  /** The cluster CA, PEM. */
+  /** The cluster CA, PEM: the kubelet checks the API server's client certificates with it. */
   caCert: string;
-  /** Client certificates (PEM) for `kubelet`, `kube-proxy` and `coredns`. */
-  clients: Record<'kubelet' | 'kube-proxy' | 'coredns', { cert: string; key: string }>;
+  /** A kubeconfig (its text) for `client`, against `server`, with its certificate inlined. */
+  kubeconfig(client: NodeClient, server: string): string;
   start: NodeProcessStarter;
   /** kubectl against the cluster as an administrator. */
   kubectl(args: readonly string[], options?: { stdin?: string }): Promise<{ stdout: string }>;
@@ -81,30 +90,8 @@ export interface RealNode {
 }
 
 /** A kubeconfig for a node component, reaching the API server through the relay. */
-function nodeKubeconfig(ctx: RealNodeContext, user: keyof RealNodeContext['clients']): string {
-  const b64 = (text: string): string => Buffer.from(text).toString('base64');
-  const pem = ctx.clients[user];
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      {
-        name: 'emporium',
-        cluster: {
-          server: `https://${NODE_IP}:${String(ctx.apiPort)}`,
-          'certificate-authority-data': b64(ctx.caCert),
-        },
-      },
-    ],
-    users: [
-      {
-        name: user,
-        user: { 'client-certificate-data': b64(pem.cert), 'client-key-data': b64(pem.key) },
-      },
-    ],
-    contexts: [{ name: 'emporium', context: { cluster: 'emporium', user } }],
-    'current-context': 'emporium',
-  });
+function nodeKubeconfig(ctx: RealNodeContext, client: NodeClient): string {
+  return ctx.kubeconfig(client, `https://${NODE_IP}:${String(ctx.apiPort)}`);
 }
 
 function requireRoot(): void {
@@ -116,15 +103,12 @@ function requireRoot(): void {
   }
 }
 
-function requireCommand(command: string, hint: string): string {
-  const found = which(command) ?? which(command, '/usr/sbin:/sbin');
-  if (!found) throw new ToolError('kube-node', `needs \`${command}\` (${hint})`);
-  return found;
-}
-
 /** Runs a command inside the node's network namespace (and only that: mounts stay shared). */
 function inNode(command: string, args: readonly string[]): [string, string[]] {
-  return [requireCommand('nsenter', 'util-linux'), [`--net=${NETNS_PATH}`, '--', command, ...args]];
+  return [
+    requireCommand('kube-node', 'nsenter', 'util-linux'),
+    [`--net=${NETNS_PATH}`, '--', command, ...args],
+  ];
 }
 
 /** The v1 hierarchies (and the unified one) mounted under /sys/fs/cgroup. */
@@ -217,7 +201,7 @@ export async function cleanRealNode(): Promise<string[]> {
   const containerPids = [...new Set(inPods)];
   if (containerPids.length > 0) removed.push(`${String(containerPids.length)} container processes`);
   await killAndWait(containerPids);
-  const umount = requireCommand('umount', 'util-linux');
+  const umount = requireCommand('kube-node', 'umount', 'util-linux');
   const mounts = mountsUnder([RUN_DIR, nodeDir()]);
   for (const point of mounts) {
     // Lazy: a mount still busy for a moment is detached now and freed when released.
@@ -225,7 +209,11 @@ export async function cleanRealNode(): Promise<string[]> {
   }
   if (mounts.length > 0) removed.push(`${String(mounts.length)} mounts`);
   if (existsSync(NETNS_PATH)) {
-    await runCommand('ip', requireCommand('ip', 'iproute2'), ['netns', 'delete', REAL_NODE_NAME]);
+    await runCommand('ip', requireCommand('kube-node', 'ip', 'iproute2'), [
+      'netns',
+      'delete',
+      REAL_NODE_NAME,
+    ]);
     removed.push(`network namespace ${REAL_NODE_NAME}`);
   }
   let cgroups = 0;
@@ -246,11 +234,12 @@ export async function cleanRealNode(): Promise<string[]> {
   }
   if (cgroups > 0) removed.push(`${String(cgroups)} cgroups`);
   // Nothing is mounted under these any more, so removing them cannot reach into anything else.
-  if (mountsUnder([RUN_DIR, kubeletDir()]).length > 0) {
-    throw new ToolError('kube-node', `mounts are left under ${RUN_DIR} or ${kubeletDir()}`);
+  if (mountsUnder([RUN_DIR, kubeletDir(), volumesDir()]).length > 0) {
+    throw new ToolError('kube-node', `mounts are left under ${RUN_DIR} or ${nodeDir()}`);
   }
   await rm(RUN_DIR, { recursive: true, force: true });
   await rm(kubeletDir(), { recursive: true, force: true });
+  await rm(volumesDir(), { recursive: true, force: true });
   return removed;
 }
 
@@ -259,7 +248,7 @@ async function ensureSandboxImage(buildah: string): Promise<void> {
   await withLock('sandbox-image', async () => {
     const existing = await capture(buildah, ['images', '--quiet', SANDBOX_IMAGE]).catch(() => '');
     if (existing.trim() !== '') return;
-    const go = requireCommand('go', 'the Go toolchain builds the pause binary');
+    const go = requireCommand('kube-node', 'go', 'the Go toolchain builds the pause binary');
     const work = join(cacheRoot(), 'node', 'pause-build');
     await mkdir(work, { recursive: true });
     const logFile = join(cacheRoot(), 'logs', 'pause.log');
@@ -299,24 +288,10 @@ async function ensureSandboxImage(buildah: string): Promise<void> {
   });
 }
 
-/** Polls `probe` every 250 ms until it is true or `timeoutMs` passes. */
-async function until(
-  what: string,
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) {
-      throw new ToolError('kube-node', `${what} did not happen within ${String(timeoutMs)} ms`);
-    }
-    await sleep(250);
-  }
-}
-
 /**
- * Starts the real node and resolves once it is Ready, with the sandbox image loaded, kube-proxy
- * programming Services and CoreDNS answering for cluster.local at {@link CLUSTER_DNS_IP}.
+ * Starts the real node and resolves once its kubelet has registered it (startKubernetes then
+ * waits for it to be Ready, as for the kwok nodes), with the sandbox image loaded, kube-proxy
+ * and CoreDNS (for cluster.local, at {@link CLUSTER_DNS_IP}) running.
  */
 export async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
   requireRoot();
@@ -327,8 +302,8 @@ export async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
     ensureTool('iptables'),
     ensureTool('buildah'),
   ]);
-  const ip = requireCommand('ip', 'iproute2');
-  const socat = requireCommand('socat', 'Debian package socat');
+  const ip = requireCommand('kube-node', 'ip', 'iproute2');
+  const socat = requireCommand('kube-node', 'socat', 'Debian package socat');
   await ensureSandboxImage(buildah.bin);
   const running = nodePids().filter((pid) => {
     const argv0 = readFileSync(`/proc/${String(pid)}/cmdline`, 'utf8').split('\0')[0] ?? '';
@@ -370,7 +345,7 @@ export async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
     // Per-namespace switches: route between the pods' bridge and the node; let bridged traffic
     // pass iptables, so a pod reaching a Service whose endpoint is on the same bridge is NATed
     // both ways.
-    const [nsenter, nsArgs] = inNode(requireCommand('sysctl', 'procps'), [
+    const [nsenter, nsArgs] = inNode(requireCommand('kube-node', 'sysctl', 'procps'), [
       '-w',
       'net.ipv4.ip_forward=1',
       'net.bridge.bridge-nf-call-iptables=1',
@@ -614,26 +589,35 @@ export async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
       ].join('\n'),
     );
     await ctx.kubectl(['apply', '-f', '-'], { stdin: JSON.stringify(dnsObjects()) });
+    // Storage, as kind's local-path provisioner gives: folders on the node behind
+    // PersistentVolumes of no class, which the StatefulSets' claims (no class, and no default
+    // StorageClass here) bind to. Open to every uid: a hostPath volume ignores fsGroup.
+    const volumes: object[] = [];
+    for (let i = 0; i < VOLUMES; i += 1) {
+      const path = join(volumesDir(), `pv-${String(i)}`);
+      await mkdir(path, { recursive: true, mode: 0o777 });
+      await chmod(path, 0o777);
+      volumes.push({
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: `emporium-node-pv-${String(i)}`, labels: HARNESS_LABELS },
+        spec: {
+          capacity: { storage: '10Gi' },
+          accessModes: ['ReadWriteOnce'],
+          persistentVolumeReclaimPolicy: 'Retain',
+          storageClassName: '',
+          hostPath: { path, type: 'Directory' },
+        },
+      });
+    }
+    await ctx.kubectl(['apply', '-f', '-'], {
+      stdin: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: volumes }),
+    });
     await ctx.start(
       'coredns',
       ...inNode(coredns.bin, ['-conf', cfg('Corefile')]),
       () => Promise.resolve(true),
       coredns.bin,
-    );
-
-    await until(
-      `node ${REAL_NODE_NAME} Ready`,
-      async () =>
-        (
-          await ctx.kubectl([
-            'get',
-            'node',
-            REAL_NODE_NAME,
-            '-o',
-            'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-          ])
-        ).stdout.trim() === 'True',
-      120_000,
     );
 
     let relays = 0;
@@ -668,7 +652,7 @@ export async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
 
 /** The kube-dns Service, its EndpointSlice to the node's CoreDNS, and what CoreDNS may read. */
 function dnsObjects(): object {
-  const labels = { 'k8s-app': 'kube-dns', 'app.kubernetes.io/managed-by': 'emporium-harness' };
+  const labels = { 'k8s-app': 'kube-dns', ...HARNESS_LABELS };
   const ports = [
     { name: 'dns', port: 53, protocol: 'UDP' },
     { name: 'dns-tcp', port: 53, protocol: 'TCP' },

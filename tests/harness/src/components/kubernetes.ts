@@ -607,6 +607,21 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
         }),
       });
     }
+    let node: RealNode | undefined;
+    if (realNode) {
+      node = await startRealNode({
+        apiPort,
+        caCert: pems.ca.cert,
+        kubeconfig: (client, nodeServer) => {
+          const pem = pems[client];
+          if (!pem) throw new ToolError('kubernetes', `no certificate for ${client}`);
+          return kubeconfigFor(nodeServer, pems.ca.cert, client, pem);
+        },
+        start,
+        kubectl,
+      });
+      nodes.push(node.name);
+    }
     await until(
       'every node Ready',
       async () => {
@@ -632,26 +647,6 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
     const { body } = await httpsGet(`${server}/version`, adminTls);
     const version = (JSON.parse(body) as { gitVersion?: string }).gitVersion ?? 'unknown';
 
-    let node: RealNode | undefined;
-    if (realNode) {
-      const client = (name: string): Pem => {
-        const pem = pems[name];
-        if (!pem) throw new ToolError('kubernetes', `no certificate for ${name}`);
-        return pem;
-      };
-      node = await startRealNode({
-        apiPort,
-        caCert: pems.ca.cert,
-        clients: {
-          kubelet: client('kubelet'),
-          'kube-proxy': client('kube-proxy'),
-          coredns: client('coredns'),
-        },
-        start,
-        kubectl,
-      });
-      nodes.push(node.name);
-    }
     Object.assign(state, { server, version, nodes });
     await record();
     return { kubeconfig, server, version, nodes, processes, kubectl, stop, realNode: node };

@@ -302,7 +302,8 @@ export async function withLock(name: string, fn: () => Promise<void>): Promise<v
   }
 }
 
-function requireCommand(tool: string, command: string, hint: string): string {
+/** The path of `command` on PATH, or a ToolError for `tool` saying what it is for. */
+export function requireCommand(tool: string, command: string, hint: string): string {
   const found = which(command);
   if (!found) throw new ToolError(tool, `needs \`${command}\` on PATH (${hint})`);
   return found;

@@ -153,6 +153,10 @@ export function runCommand(
           new ToolError(tool, `${tool} ${args.join(' ')} exited ${String(code)}: ${stderr.trim()}`),
         );
     });
+    // A command that exits without reading its stdin (most do) closes the pipe first; the
+    // write's EPIPE would otherwise be an unhandled 'error' that ends this process. The exit
+    // code above says whether the command worked.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.stdin ?? '');
   });
 }
