@@ -60,6 +60,18 @@ export function baseTarget(dockerfile: string): BaseTarget {
 }
 
 /**
+ * mmdebstrap options that leave out manuals, docs (copyrights kept) and translations: what the
+ * official slim images leave out, and most of what a container never reads.
+ */
+export const SLIM_DPKG_OPTIONS: readonly string[] = [
+  ...['/usr/share/man/*', '/usr/share/doc/*', '/usr/share/info/*'].map(
+    (path) => `--dpkgopt=path-exclude=${path}`,
+  ),
+  '--dpkgopt=path-exclude=/usr/share/locale/*',
+  '--dpkgopt=path-include=/usr/share/doc/*/copyright',
+];
+
+/**
  * The mmdebstrap command that makes the base's root file system as a tarball: Debian's
  * minbase (what the official slim images start from) with CA certificates, without manuals,
  * docs (copyrights kept) and translations, then `stage` (node, npm) copied over /, and the
@@ -67,13 +79,10 @@ export function baseTarget(dockerfile: string): BaseTarget {
  * No mirror is given: mmdebstrap uses Debian's own and adds the suite's updates and security.
  */
 export function mmdebstrapArgs(suite: string, stage: string, tarball: string): string[] {
-  const excluded = ['/usr/share/man/*', '/usr/share/doc/*', '/usr/share/info/*'];
   return [
     '--variant=minbase',
     '--include=ca-certificates',
-    ...excluded.map((path) => `--dpkgopt=path-exclude=${path}`),
-    '--dpkgopt=path-exclude=/usr/share/locale/*',
-    '--dpkgopt=path-include=/usr/share/doc/*/copyright',
+    ...SLIM_DPKG_OPTIONS,
     `--customize-hook=sync-in ${stage} /`,
     '--customize-hook=chroot "$1" groupadd --gid 1000 node',
     '--customize-hook=chroot "$1" useradd --uid 1000 --gid node --shell /bin/bash --create-home node',
