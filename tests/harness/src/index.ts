@@ -35,6 +35,11 @@ export {
   SANDBOX_IMAGE,
   type RealNode,
 } from './components/kube-node.js';
+export {
+  loadImagesIntoNode,
+  realNodeRunning,
+  type NodeImageOptions,
+} from './components/node-images.js';
 export { startMongo, type MongoOptions, type MongoServer } from './components/mongo.js';
 export {
   startPrometheus,

@@ -46,6 +46,8 @@ const volumesDir = (): string => join(nodeDir(), 'volumes');
 const VOLUMES = 6;
 const containerdRoot = (): string => join(nodeDir(), 'containerd');
 const containerdSocket = join(RUN_DIR, 'containerd.sock');
+/** The node's containerd socket: images are loaded through it from outside the node's process too. */
+export const NODE_CONTAINERD_SOCKET = containerdSocket;
 
 /** Starts one process; the control plane records it so that kube:down ends it. */
 export type NodeProcessStarter = (
