@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '@emporium/harness';
+import { INFRA_IMAGES } from '@emporium/scripts/images';
 import { SERVICES } from '@emporium/scripts/stack';
 import { parseAllDocuments } from 'yaml';
 import { parseObjects, type KubeObject } from './chart.js';
@@ -21,12 +22,17 @@ interface SkaffoldConfig {
     artifacts?: {
       image: string;
       docker?: { dockerfile?: string; buildArgs?: Record<string, string> };
+      custom?: {
+        buildCommand?: string;
+        dependencies?: { dockerfile?: { path?: string; buildArgs?: Record<string, string> } };
+      };
     }[];
     platforms?: string[];
     local?: { push?: boolean };
   };
-  manifests?: { rawYaml?: string[] };
+  manifests?: { rawYaml?: string[]; kustomize?: { paths?: string[] } };
   deploy?: {
+    kubeContext?: string;
     helm?: { releases?: HelmRelease[] };
   };
 }
@@ -88,10 +94,60 @@ describe('skaffold.yaml (the pinned skaffold, offline)', function () {
       const artifacts = config.build?.artifacts ?? [];
       assert.deepEqual(artifacts.map((a) => a.image).sort(), [...IMAGES].sort(), profile);
       for (const a of artifacts) {
-        assert.match(a.docker?.dockerfile ?? '', /services\/Dockerfile$/);
-        assert.equal(`emporium/${a.docker?.buildArgs?.SERVICE ?? ''}`, a.image);
+        // local builds the same Dockerfile with buildah (a custom builder); its inputs are the
+        // Dockerfile's, so the tags change when the docker builder's would.
+        const custom = a.custom?.dependencies?.dockerfile;
+        assert.match(a.docker?.dockerfile ?? custom?.path ?? '', /services\/Dockerfile$/);
+        const service = a.docker?.buildArgs?.SERVICE ?? custom?.buildArgs?.SERVICE ?? '';
+        assert.equal(`emporium/${service}`, a.image);
+        if (a.custom) {
+          assert.equal(profile, 'local');
+          assert.equal(
+            a.custom.buildCommand,
+            `node_modules/.bin/tsx scripts/src/skaffold-build.ts ${a.image.replace('emporium/', '')}`,
+          );
+        }
       }
     }
+  });
+
+  it('local builds with buildah, pushes nothing, and deploys to the real node of kube:up (context emporium) with k8s/ through the stand-ins overlay', async () => {
+    const local = await diagnose('local');
+    assert.equal(local.build?.local?.push, false);
+    assert.equal(local.deploy?.kubeContext, 'emporium');
+    assert.equal(local.manifests?.rawYaml, undefined);
+    assert.deepEqual(
+      local.manifests?.kustomize?.paths?.map((p) => p.replace(/^.*\/k8s\//, 'k8s/')),
+      ['k8s/local'],
+    );
+    const overlay = parseAllDocuments(
+      await readFile(join(repoRoot(), 'k8s', 'local', 'kustomization.yaml'), 'utf8'),
+    )[0]?.toJS() as {
+      resources: string[];
+      images: { name: string; newName: string; newTag: string }[];
+    };
+    const k8sFiles = (await readdir(join(repoRoot(), 'k8s'))).filter((f) => f.endsWith('.yaml'));
+    assert.deepEqual(
+      overlay.resources.map((r) => r.replace('../', '')).sort(),
+      k8sFiles.sort(),
+      'the overlay takes every manifest of k8s/',
+    );
+    const k8sText = (
+      await Promise.all(k8sFiles.map((f) => readFile(join(repoRoot(), 'k8s', f), 'utf8')))
+    ).join('\n');
+    const named = INFRA_IMAGES.filter((i) => k8sText.includes(`image: ${i.upstream}`));
+    assert.deepEqual(
+      overlay.images.map((i) => `${i.name} -> ${i.newName}:${i.newTag}`).sort(),
+      named.map((i) => `${i.upstream.replace(/:[^:/]+$/, '')} -> ${i.image}`).sort(),
+      'the overlay swaps each upstream image of k8s/ for its stand-in in INFRA_IMAGES',
+    );
+    const envoy = INFRA_IMAGES.find((i) => i.name === 'envoy')?.image ?? '';
+    const values = release(local).setValues ?? {};
+    assert.equal(values['mesh.mode'], 'envoy');
+    assert.equal(
+      `${String(values['mesh.envoy.image.repository'])}:${String(values['mesh.envoy.image.tag'])}`,
+      envoy,
+    );
   });
 
   it('kind applies k8s/ and the chart with values-kind; eks pushes multi-arch images with values-eks and no dev infrastructure', async () => {
@@ -132,6 +188,39 @@ describe('skaffold.yaml (the pinned skaffold, offline)', function () {
       const deployment = named('Deployment', name);
       assert.ok(deployment, `Deployment ${name}`);
       assert.match(JSON.stringify(deployment), new RegExp(`"image":"${image}(:|@|")`), name);
+    }
+  });
+
+  it('skaffold render --offline -p local: every image is a built one or a local stand-in', async () => {
+    const objects = parseObjects(
+      await skaffold([
+        'render',
+        '--offline',
+        '--module',
+        'emporium',
+        '--digest-source',
+        'tag',
+        '--profile',
+        'local',
+      ]),
+    );
+    const images = new Set(
+      [...JSON.stringify(objects).matchAll(/"image":"([^"]+)"/g)].map((m) => m[1] ?? ''),
+    );
+    const stand = new Set(INFRA_IMAGES.map((i) => i.image));
+    for (const image of images) {
+      assert.ok(
+        stand.has(image) || IMAGES.some((built) => image.startsWith(`${built}:`)),
+        `${image} is neither built by skaffold nor a local stand-in`,
+      );
+    }
+    assert.ok(images.has(INFRA_IMAGES.find((i) => i.name === 'kafka')?.image ?? ''));
+    assert.ok(images.has(INFRA_IMAGES.find((i) => i.name === 'envoy')?.image ?? ''));
+    for (const image of IMAGES) {
+      assert.ok(
+        [...images].some((i) => i.startsWith(`${image}:`)),
+        `${image} deployed by its tag`,
+      );
     }
   });
 

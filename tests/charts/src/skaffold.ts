@@ -2,19 +2,24 @@ import { dirname } from 'node:path';
 import { ensureTool, repoRoot, runCommand, tempDir } from '@emporium/harness';
 
 /** The profiles of skaffold.yaml. */
-export const SKAFFOLD_PROFILES = ['kind', 'eks', 'appmesh', 'lattice'] as const;
+export const SKAFFOLD_PROFILES = ['kind', 'eks', 'appmesh', 'lattice', 'local'] as const;
 
 /**
  * Runs the pinned skaffold in the repository root with the pinned Helm 3 first on PATH
- * (skaffold 2.16 asks `helm version --client`, which Helm 4 dropped), a throwaway Helm home and
+ * (skaffold 2.16 asks `helm version --client`, which Helm 4 dropped) and the pinned kubectl
+ * (whose built-in kustomize renders the local profile's overlay), a throwaway Helm home and
  * no kube context: nothing here reaches a cluster or a registry.
  */
 export async function skaffold(args: readonly string[]): Promise<string> {
-  const [tool, helm3] = await Promise.all([ensureTool('skaffold'), ensureTool('helm3')]);
+  const [tool, helm3, kubernetes] = await Promise.all([
+    ensureTool('skaffold'),
+    ensureTool('helm3'),
+    ensureTool('kubernetes'),
+  ]);
   const home = await tempDir('skaffold');
   const env = {
     ...process.env,
-    PATH: `${dirname(helm3.bin)}:${process.env.PATH ?? ''}`,
+    PATH: `${dirname(helm3.bin)}:${dirname(kubernetes.kubectl)}:${process.env.PATH ?? ''}`,
     HOME: home,
     HELM_CACHE_HOME: `${home}/helm-cache`,
     HELM_CONFIG_HOME: `${home}/helm-config`,
