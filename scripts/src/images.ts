@@ -32,7 +32,8 @@ const USAGE = `usage: npm run images [-- --service <name>]... [--infra <name>]..
   - the shared Debian runtime, then the dev infrastructure images that stand in for the
     upstream images of k8s/ and the chart's Envoy sidecar, named localhost/emporium-dev/<tool>.
   --service <name>  only this service's image (repeat for more)
-  --infra <name>    only this infrastructure image (repeat for more): ${INFRA_NAMES.join(', ')}
+  --infra <name>    only this infrastructure image (repeat for more), one of
+                    ${INFRA_NAMES.join(', ')}
                     (--service and --infra together build both selections)
   --no-services     no service image (and no Node base)
   --no-infra        no infrastructure image (and no runtime)

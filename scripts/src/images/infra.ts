@@ -115,6 +115,25 @@ export const RUNTIME_PACKAGES: readonly string[] = [
   'openjdk-17-jre-headless',
   'redis-server',
   'redis-tools',
+  // redis-server pulls in init-system-helpers, which needs `usrmerge | usr-is-merged`; apt
+  // takes the first unless told not to (`usrmerge-` is apt's "not this package"). The root
+  // file system is merged-/usr either way.
+  'usr-is-merged',
+  'usrmerge-',
+];
+
+/**
+ * Perl, which usrmerge brought into mmdebstrap's package set (47 MB) and nothing else needs:
+ * mmdebstrap installs that set as if asked for each package, so apt must be told they were
+ * dependencies before its autoremove drops them (it keeps any that something depends on).
+ */
+const UNWANTED_PACKAGES: readonly string[] = [
+  'perl',
+  'libperl5.36',
+  'perl-modules-5.36',
+  'libfile-find-rule-perl',
+  'libnumber-compare-perl',
+  'libtext-glob-perl',
 ];
 
 /**
@@ -133,6 +152,11 @@ export function runtimeMmdebstrapArgs(tarball: string): string[] {
     '--essential-hook=mkdir -p "$1"/usr/share/man/man1',
     '--customize-hook=chroot "$1" groupadd --gid 1000 appuser',
     '--customize-hook=chroot "$1" useradd --uid 1000 --gid appuser --shell /bin/sh --create-home appuser',
+    `--customize-hook=chroot "$1" apt-mark auto ${UNWANTED_PACKAGES.join(' ')}`,
+    // Recommends and suggestions kept out of it: some of the minimal packages recommend or
+    // suggest Perl, which they run without (no recommends are installed here anyway).
+    '--customize-hook=chroot "$1" apt-get --yes -o APT::AutoRemove::RecommendsImportant=false ' +
+      '-o APT::AutoRemove::SuggestsImportant=false autoremove --purge',
     '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/*.log',
     SUITE,
     tarball,
