@@ -330,9 +330,15 @@ describe('npm run images: the dev infrastructure images', () => {
   it('builds the shared runtime from Debian minbase with no mirror written down', () => {
     const args = runtimeMmdebstrapArgs('/out/rootfs.tar');
     assert.ok(
-      args.includes('--include=ca-certificates,openjdk-17-jre-headless,redis-server,redis-tools'),
+      args.includes(
+        '--include=ca-certificates,openjdk-17-jre-headless,redis-server,redis-tools,usr-is-merged,usrmerge-',
+      ),
     );
     assert.ok(args.some((arg) => arg.includes('useradd --uid 1000 --gid appuser')));
+    // Perl (which usrmerge would bring) is dropped before the tarball is made.
+    const autoremove = args.findIndex((arg) => arg.includes('autoremove --purge'));
+    assert.ok(args.findIndex((arg) => arg.includes('apt-mark auto perl ')) < autoremove);
+    assert.ok(autoremove > 0);
     assert.deepEqual(
       args.filter((arg) => !arg.startsWith('--')),
       ['bookworm', '/out/rootfs.tar'],
