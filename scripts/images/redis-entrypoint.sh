@@ -10,6 +10,10 @@
 # so that they can still set it.
 set -eu
 
+# The image's default command is `redis-server`, as the official image's is.
+if [ "${1:-}" = redis-server ]; then
+  shift
+fi
 if [ "$#" -gt 0 ]; then
   case $1 in
     *.conf)

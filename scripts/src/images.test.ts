@@ -417,6 +417,9 @@ describe('npm run images: the dev infrastructure images', () => {
         '1',
       ]);
       assert.equal(conf.stdout, '/r.conf|--protected-mode|no|--port|1|');
+      // The image's own default command, `redis-server`, gets the same treatment.
+      const bare = await entrypoint('redis-entrypoint.sh', { PATH: path }, ['redis-server']);
+      assert.equal(bare.stdout, '--protected-mode|no|');
     } finally {
       await rm(bin, { recursive: true, force: true });
     }
