@@ -10,8 +10,8 @@ import { capture, runCommand, runLogged, ToolError } from '../tools/run.js';
 /**
  * The real node: kubelet, containerd (with Debian's runc), kube-proxy and CoreDNS as processes
  * in a network namespace of their own, so that the bridge, the pods' veths and every iptables
- * rule live there and the host's network is left as it was. Its address is on a dummy interface
- * inside that namespace; the API server (on the host's 127.0.0.1) is reached through a socat
+ * rule live there and the host's network is left as it was. Its address is on a veth inside
+ * that namespace; the API server (on the host's 127.0.0.1) is reached through a socat
  * relay over a Unix socket, which is the one path between the two namespaces. There is one real
  * node per machine (the names below are fixed), and whatever it leaves is removed by
  * {@link cleanRealNode}, which `npm run kube:down` also runs.
@@ -19,7 +19,7 @@ import { capture, runCommand, runLogged, ToolError } from '../tools/run.js';
 
 /** The node's name and its network namespace's. */
 export const REAL_NODE_NAME = 'emporium-node';
-/** The node's InternalIP (on a dummy interface inside its namespace); kwok nodes report it too. */
+/** The node's InternalIP (on a veth inside its namespace); kwok nodes report it too. */
 export const NODE_IP = '10.240.0.1';
 /** The `kube-dns` Service's ClusterIP, the pods' nameserver. */
 export const CLUSTER_DNS_IP = '10.96.0.10';
@@ -308,8 +308,12 @@ export async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
   const socat = requireCommand('kube-node', 'socat', 'Debian package socat');
   await ensureSandboxImage(buildah.bin);
   const running = nodePids().filter((pid) => {
-    const argv0 = readFileSync(`/proc/${String(pid)}/cmdline`, 'utf8').split('\0')[0] ?? '';
-    return argv0 === node.bin || argv0 === containerd.bin;
+    try {
+      const argv0 = readFileSync(`/proc/${String(pid)}/cmdline`, 'utf8').split('\0')[0];
+      return argv0 === node.bin || argv0 === containerd.bin;
+    } catch {
+      return false; // It ended meanwhile.
+    }
   });
   if (running.length > 0) {
     throw new ToolError(

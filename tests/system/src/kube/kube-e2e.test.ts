@@ -63,24 +63,21 @@ function run(command: string, args: readonly string[]): Promise<void> {
   });
 }
 
-/** k8s/'s objects (kubectl reads the YAML), namespaces first, each upstream image replaced by
- * its local stand-in. */
+/**
+ * k8s/ through its `local` overlay (the one skaffold's local profile applies), which swaps each
+ * upstream image for its stand-in; the dev issuer's image is the gateway's, by the tag built.
+ */
 async function devInfrastructure(cluster: KubernetesCluster): Promise<string> {
   const { stdout } = await cluster.kubectl([
-    'create',
-    '--dry-run=client',
-    '-o',
-    'json',
-    '-f',
-    join(repoRoot(), 'k8s'),
+    'kustomize',
+    // The overlay's resources are k8s/'s files, one folder up.
+    '--load-restrictor',
+    'LoadRestrictionsNone',
+    join(repoRoot(), 'k8s', 'local'),
   ]);
-  const list = JSON.parse(stdout) as { items: { kind: string }[] };
-  list.items.sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'));
-  const images = new Map(INFRA_IMAGES.map((image) => [image.upstream, image.image]));
-  // The dev issuer runs the gateway's image, which skaffold names by the tag it built.
-  images.set('emporium/gateway', `docker.io/emporium/gateway:${SERVICE_IMAGE_TAG}`);
-  return JSON.stringify(list, (key, value: unknown) =>
-    key === 'image' && typeof value === 'string' ? (images.get(value) ?? value) : value,
+  return stdout.replace(
+    /^(\s*image: )emporium\/gateway$/m,
+    `$1docker.io/emporium/gateway:${SERVICE_IMAGE_TAG}`,
   );
 }
 
