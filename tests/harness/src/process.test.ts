@@ -1,10 +1,25 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processRunning, startProcess, tempDir } from './process.js';
+import { freePort, portFree, processRunning, startProcess, tempDir } from './process.js';
 import { ToolError } from './tools/run.js';
+
+describe('freePort', () => {
+  it('gives free ports below the ephemeral range, where no outgoing connection can take them', async () => {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    for (let i = 0; i < 20; i++) {
+      const port = await freePort();
+      assert.ok(port >= 1024 && (port < (low ?? 32768) || port > (high ?? 60999)), String(port));
+      assert.ok(await portFree(port), `${String(port)} is taken`);
+    }
+  });
+});
 
 describe('startProcess', () => {
   it('kills a process that never gets ready and names it in the error', async () => {

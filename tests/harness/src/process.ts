@@ -7,20 +7,18 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolError } from './tools/run.js';
 
-/** A free TCP port on 127.0.0.1, found by binding port 0 and releasing it. */
+/**
+ * A free TCP port on 127.0.0.1, drawn at random below Linux's ephemeral range (32768+). A port
+ * from that range (what binding port 0 gives) can be taken between this check and the bind by
+ * the source port of any outgoing connection, which a test lane running beside makes by the
+ * thousand: CI once lost a stack start to `cannot bind '127.0.0.1:45813'` that way.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await portFree(port)) return port;
+  }
+  throw new Error('no free port on 127.0.0.1 between 20000 and 31999');
 }
 
 /** Whether 127.0.0.1:`port` can be listened on right now. */
@@ -45,7 +43,7 @@ export function portFree(port: number): Promise<boolean> {
  */
 export async function freePortBlock(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    // 20000–32000: below Linux's ephemeral range (32768+), so freePort() never lands there.
+    // 20000–32000: below Linux's ephemeral range (32768+), where no outgoing connection takes one.
     const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
     let free = true;
     for (let port = base; port < base + count && free; port++) free = await portFree(port);

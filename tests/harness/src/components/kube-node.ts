@@ -6,6 +6,7 @@ import { freePort, processRunning, type ManagedProcess } from '../process.js';
 import { cacheRoot, repoRoot } from '../tools/catalogue.js';
 import { ensureTool, requireCommand, withLock } from '../tools/provision.js';
 import { capture, runCommand, runLogged, ToolError } from '../tools/run.js';
+import { loadImagesIntoNode } from './node-images.js';
 
 /**
  * The real node: kubelet, containerd (with Debian's runc), kube-proxy and CoreDNS as processes
@@ -454,30 +455,8 @@ export async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
       containerd.bin,
     );
 
-    const loadImages = async (images: readonly string[]): Promise<string[]> => {
-      const present = await ctr(['images', 'list', '--quiet']);
-      const loaded: string[] = [];
-      for (const image of images) {
-        // CRI lists each image under its config digest too, which is buildah's image id.
-        const id = (await capture(buildah.bin, ['images', '--no-trunc', '--quiet', image])).trim();
-        if (id === '') throw new ToolError('kube-node', `no image ${image} in buildah's store`);
-        const ref = id.startsWith('sha256:') ? id : `sha256:${id}`;
-        if (present.split('\n').includes(ref) && present.split('\n').includes(image)) continue;
-        const archive = join(RUN_DIR, `image-${String(loaded.length)}.tar`);
-        try {
-          await runCommand('buildah', buildah.bin, [
-            'push',
-            image,
-            `oci-archive:${archive}:${image}`,
-          ]);
-          await ctr(['images', 'import', archive]);
-        } finally {
-          await rm(archive, { force: true });
-        }
-        loaded.push(image);
-      }
-      return loaded;
-    };
+    const loadImages = (images: readonly string[]): Promise<string[]> =>
+      loadImagesIntoNode(images, { buildah: buildah.bin, ctr: containerd.ctr });
     await loadImages([SANDBOX_IMAGE]);
 
     // The kubelet: cgroupfs on cgroup v1 (failCgroupV1: false, since 1.35 it refuses v1
