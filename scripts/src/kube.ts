@@ -16,6 +16,7 @@ import {
   type KubernetesState,
 } from '@emporium/harness';
 import { CliError, progress, runCli } from './cli.js';
+import { INFRA_IMAGES, SERVICE_IMAGE_TAG } from './images/index.js';
 
 /** Where a running `kube:up` cluster keeps its state: $EMPORIUM_KUBE_UP_DIR or the cache's. */
 export function kubeUpDir(): string {
@@ -50,16 +51,25 @@ function describe(state: KubernetesState): string {
   ].join('\n');
 }
 
-/** The service and dev-infrastructure images `npm run images` left in buildah's store. */
+/**
+ * The service (`:dev`) and dev-infrastructure images `npm run images` left in buildah's store.
+ * Not skaffold's tags (one per build and input digest, piling up): `npm run skaffold` loads
+ * those itself, and the node's image store keeps them across kube:down.
+ */
 async function builtImages(): Promise<string[]> {
   const { bin } = await ensureTool('buildah');
   const names = await runCommand('buildah', bin, ['images', '--format', '{{.Name}}:{{.Tag}}']);
+  const infra = new Set(INFRA_IMAGES.map((i) => i.image));
   return [
     ...new Set(
       names.stdout
         .split('\n')
         .map((name) => name.trim())
-        .filter((name) => /^(docker\.io\/emporium|localhost\/emporium-dev)\//.test(name)),
+        .filter(
+          (name) =>
+            infra.has(name) ||
+            (name.startsWith('docker.io/emporium/') && name.endsWith(`:${SERVICE_IMAGE_TAG}`)),
+        ),
     ),
   ].sort();
 }

@@ -33,6 +33,7 @@ interface SkaffoldConfig {
   manifests?: { rawYaml?: string[]; kustomize?: { paths?: string[] } };
   deploy?: {
     kubeContext?: string;
+    kubectl?: unknown;
     helm?: { releases?: HelmRelease[] };
   };
 }
@@ -40,13 +41,25 @@ interface SkaffoldConfig {
 /** Every service with an image: the store's eight and loadgen. */
 const IMAGES = [...SERVICES.map((s) => s.name), 'loadgen'].map((name) => `emporium/${name}`);
 
-async function diagnose(profile: string): Promise<SkaffoldConfig> {
+/** A profile's store config and the dev infrastructure config it requires, as skaffold resolves them. */
+async function diagnose(
+  profile: string,
+): Promise<SkaffoldConfig & { infrastructure: SkaffoldConfig }> {
   const text = await skaffold(['diagnose', '--yaml-only', '--profile', profile]);
   const configs = parseAllDocuments(text).map((d) => d.toJS() as SkaffoldConfig);
-  const emporium = configs.find((c) => c.metadata.name === 'emporium');
-  assert.ok(emporium, `profile ${profile} has the emporium config`);
-  assert.ok(configs.some((c) => c.metadata.name === 'monitoring'));
-  return emporium;
+  const named = (name: string): SkaffoldConfig => {
+    const found = configs.find((c) => c.metadata.name === name);
+    assert.ok(found, `profile ${profile} has the ${name} config`);
+    return found;
+  };
+  named('monitoring');
+  return { ...named('emporium'), infrastructure: named('dev-infrastructure') };
+}
+
+/** The emporium module's objects as `skaffold render --offline` writes them for a profile. */
+async function renderProfile(profile?: string): Promise<KubeObject[]> {
+  const args = ['render', '--offline', '--module', 'emporium', '--digest-source', 'tag'];
+  return parseObjects(await skaffold(profile ? [...args, '--profile', profile] : args));
 }
 
 function release(config: SkaffoldConfig): HelmRelease {
@@ -88,6 +101,29 @@ describe('skaffold.yaml (the pinned skaffold, offline)', function () {
     assert.equal(values.alertmanager.enabled, true);
   });
 
+  it('k8s/ is a config of its own that emporium requires, so it is deployed and Ready before the chart', async () => {
+    // Within one config skaffold installs helm releases before it applies kubectl manifests and
+    // checks each deployer before the next: the services would crash-loop without Kafka and
+    // fail the check before k8s/ was ever applied (seen on the real node).
+    for (const profile of SKAFFOLD_PROFILES) {
+      // The order skaffold resolves (and deploys) the configs in; -m emporium brings its requires.
+      const text = await skaffold(['diagnose', '--yaml-only', '-m', 'emporium', '-p', profile]);
+      assert.deepEqual(
+        parseAllDocuments(text).map((d) => (d.toJS() as SkaffoldConfig).metadata.name),
+        ['dev-infrastructure', 'emporium'],
+        profile,
+      );
+      const config = await diagnose(profile);
+      assert.equal(config.manifests?.rawYaml, undefined, profile);
+      assert.equal(config.manifests?.kustomize, undefined, profile);
+      assert.equal(config.deploy?.kubectl, undefined, profile);
+      if (profile !== 'eks') {
+        assert.equal(config.infrastructure.deploy?.kubeContext, config.deploy?.kubeContext);
+        assert.ok(config.infrastructure.deploy?.kubectl, `${profile} applies k8s/`);
+      }
+    }
+  });
+
   it('every profile passes skaffold diagnose, building one image per service from services/Dockerfile', async () => {
     for (const profile of SKAFFOLD_PROFILES) {
       const config = await diagnose(profile);
@@ -115,9 +151,10 @@ describe('skaffold.yaml (the pinned skaffold, offline)', function () {
     const local = await diagnose('local');
     assert.equal(local.build?.local?.push, false);
     assert.equal(local.deploy?.kubeContext, 'emporium');
-    assert.equal(local.manifests?.rawYaml, undefined);
+    assert.equal(local.infrastructure.deploy?.kubeContext, 'emporium');
+    assert.equal(local.infrastructure.manifests?.rawYaml, undefined);
     assert.deepEqual(
-      local.manifests?.kustomize?.paths?.map((p) => p.replace(/^.*\/k8s\//, 'k8s/')),
+      local.infrastructure.manifests?.kustomize?.paths?.map((p) => p.replace(/^.*\/k8s\//, 'k8s/')),
       ['k8s/local'],
     );
     const overlay = parseAllDocuments(
@@ -154,7 +191,7 @@ describe('skaffold.yaml (the pinned skaffold, offline)', function () {
     const kind = await diagnose('kind');
     const k8sFiles = (await readdir(join(repoRoot(), 'k8s'))).filter((f) => f.endsWith('.yaml'));
     assert.deepEqual(
-      (kind.manifests?.rawYaml ?? []).map((p) => p.replace(/^.*\/k8s\//, '')).sort(),
+      (kind.infrastructure.manifests?.rawYaml ?? []).map((p) => p.replace(/^.*\/k8s\//, '')).sort(),
       k8sFiles.sort(),
       'every manifest in k8s/',
     );
@@ -164,14 +201,13 @@ describe('skaffold.yaml (the pinned skaffold, offline)', function () {
     const eks = await diagnose('eks');
     assert.equal(eks.build?.local?.push, true);
     assert.deepEqual(eks.build.platforms, ['linux/amd64', 'linux/arm64']);
-    assert.equal(eks.manifests?.rawYaml, undefined);
+    assert.equal(eks.infrastructure.manifests?.rawYaml, undefined);
+    assert.equal(eks.infrastructure.deploy?.kubectl, undefined, 'no dev infrastructure on EKS');
     assert.match(release(eks).valuesFiles?.join() ?? '', /values-eks\.yaml/);
   });
 
   it('skaffold render --offline: the kind profile renders k8s/ and the chart with the built images', async () => {
-    const objects = parseObjects(
-      await skaffold(['render', '--offline', '--module', 'emporium', '--digest-source', 'tag']),
-    );
+    const objects = await renderProfile();
     const named = (kind: string, name: string): KubeObject | undefined =>
       objects.find((o) => o.kind === kind && o.metadata.name === name);
     assert.ok(named('StatefulSet', 'kafka'));
@@ -192,18 +228,7 @@ describe('skaffold.yaml (the pinned skaffold, offline)', function () {
   });
 
   it('skaffold render --offline -p local: every image is a built one or a local stand-in', async () => {
-    const objects = parseObjects(
-      await skaffold([
-        'render',
-        '--offline',
-        '--module',
-        'emporium',
-        '--digest-source',
-        'tag',
-        '--profile',
-        'local',
-      ]),
-    );
+    const objects = await renderProfile('local');
     const images = new Set(
       [...JSON.stringify(objects).matchAll(/"image":"([^"]+)"/g)].map((m) => m[1] ?? ''),
     );
@@ -226,18 +251,7 @@ describe('skaffold.yaml (the pinned skaffold, offline)', function () {
 
   for (const mode of ['appmesh', 'lattice'] as const) {
     it(`skaffold render --offline -p ${mode} renders the chart in ${mode} mode`, async () => {
-      const objects = parseObjects(
-        await skaffold([
-          'render',
-          '--offline',
-          '--module',
-          'emporium',
-          '--digest-source',
-          'tag',
-          '--profile',
-          mode,
-        ]),
-      );
+      const objects = await renderProfile(mode);
       const kind = mode === 'appmesh' ? 'VirtualNode' : 'HTTPRoute';
       assert.ok(
         objects.filter((o) => o.kind === kind).length >= SERVICES.length,

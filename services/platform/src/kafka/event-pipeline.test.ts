@@ -184,6 +184,33 @@ describe('kafka: CloudEvents producer and consumer runner (real Kafka)', functio
   const header = (message: KafkaMessage, name: string): string | undefined =>
     message.headers?.[name]?.toString();
 
+  it('ensureTopics run by several services at once returns, in each, only once every topic has a leader', async () => {
+    // Seen on a fresh cluster: the services that lost the race to create a topic went on before
+    // it had a leader, and subscribing failed with UNKNOWN_TOPIC_OR_PARTITION.
+    const probe = kafka.admin({ retry: { retries: 0 } });
+    await probe.connect();
+    try {
+      for (let round = 0; round < 5; round++) {
+        // Many partitions, so the winner's creation takes long enough for the losers to hear
+        // TOPIC_ALREADY_EXISTS before the broker has led them.
+        const topics = Array.from({ length: 8 }, () => `test-${uid()}.v1`);
+        await Promise.all(
+          Array.from({ length: 6 }, async () => {
+            await ensureTopics(kafka, { topics, numPartitions: 16 });
+            // No retries: the broker must already know every topic and name a leader.
+            const { topics: found } = await probe.fetchTopicMetadata({ topics });
+            assert.deepEqual(found.map((t) => t.name).sort(), [...topics].sort());
+            for (const t of found) {
+              assert.ok(t.partitions.length === 16 && t.partitions.every((p) => p.leader >= 0));
+            }
+          }),
+        );
+      }
+    } finally {
+      await probe.disconnect();
+    }
+  });
+
   it('dead-letters a poison record with its bytes and the error, then processes the next one', async () => {
     const { topic, groupId } = fresh();
     assert.deepEqual(

@@ -1,4 +1,5 @@
-import type { ITopicConfig, Kafka } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import type { z } from 'zod';
 
 /** A versioned topic and the zod schema of the `data` of every event on it. */
@@ -99,10 +100,13 @@ export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions): 
     const existing = new Set(await admin.listTopics());
     const missing = [...wanted].filter((name) => !existing.has(name));
     if (missing.length === 0) return [];
-    // Another replica may create the same topics at the same moment; kafkajs treats
-    // TOPIC_ALREADY_EXISTS for every topic as "nothing to do", which keeps this idempotent.
+    // Another service or replica may create the same topics at the same moment; kafkajs treats
+    // TOPIC_ALREADY_EXISTS for every topic as "nothing to do", which keeps this idempotent, but
+    // then returns before the topics have leaders. Its own waitForLeaders does not help: it
+    // applies only to the creator, and fails on UNKNOWN_TOPIC_OR_PARTITION while the broker
+    // has not yet applied the creation. Hence the wait below, whoever created them.
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((topic) => ({
         topic,
         ...(options.numPartitions === undefined ? {} : { numPartitions: options.numPartitions }),
@@ -112,8 +116,44 @@ export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions): 
         ...(options.configEntries === undefined ? {} : { configEntries: options.configEntries }),
       })),
     });
+    await waitForLeaders(admin, missing);
     return missing;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** How long {@link ensureTopics} waits for new topics' leaders (ms). */
+const LEADERS_TIMEOUT_MS = 30_000;
+
+/**
+ * Waits until every partition of the topics has a leader. Without it a consumer subscribing to
+ * a topic another service has only just created fails with UNKNOWN_TOPIC_OR_PARTITION, which
+ * crashed services starting together on a fresh cluster.
+ */
+async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<void> {
+  const deadline = Date.now() + LEADERS_TIMEOUT_MS;
+  for (;;) {
+    let waitingFor: string;
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const led = new Set(
+        found
+          .filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+          .map((t) => t.name),
+      );
+      const leaderless = topics.filter((t) => !led.has(t));
+      if (leaderless.length === 0) return;
+      waitingFor = leaderless.join(', ');
+    } catch (err) {
+      // kafkajs retries UNKNOWN_TOPIC_OR_PARTITION a few times itself before it gives up.
+      waitingFor = (err as Error).message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Kafka topics have no leader after ${String(LEADERS_TIMEOUT_MS)} ms: ${waitingFor}`,
+      );
+    }
+    await sleep(250);
   }
 }
