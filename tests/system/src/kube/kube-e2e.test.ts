@@ -193,8 +193,16 @@ describe('kube-e2e: the chart on a real node', function () {
     await cluster?.stop();
   });
 
-  it('every pod is Ready, each Envoy sidecar started before its app', async function () {
+  it('every pod is Ready, each Envoy sidecar started before its app, none restarted', async function () {
     const all = await pods();
+    // A restart at start is a crash: services starting together on a fresh Kafka crashed on
+    // UNKNOWN_TOPIC_OR_PARTITION until ensureTopics waited for every topic's leader.
+    const restarted = all.flatMap((pod) =>
+      [...(pod.status.initContainerStatuses ?? []), ...(pod.status.containerStatuses ?? [])]
+        .filter((c) => c.restartCount > 0)
+        .map((c) => `${pod.metadata.name}/${c.name} (${String(c.restartCount)})`),
+    );
+    assert.deepEqual(restarted, [], 'containers that restarted');
     const apps = all.filter((pod) => pod.metadata.labels?.['emporium.io/sidecar'] === 'envoy');
     assert.ok(apps.length >= serviceNames().length - 1, `${String(apps.length)} pods with Envoy`);
     for (const pod of apps) {
