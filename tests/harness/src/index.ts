@@ -31,6 +31,7 @@ export {
   cleanRealNode,
   CLUSTER_DNS_IP,
   NODE_IP,
+  nodePodLogsDir,
   REAL_NODE_NAME,
   SANDBOX_IMAGE,
   type RealNode,

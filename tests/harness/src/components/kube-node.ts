@@ -41,6 +41,8 @@ function nodeDir(): string {
   return join(cacheRoot(), 'node');
 }
 const kubeletDir = (): string => join(nodeDir(), 'kubelet');
+/** Where the kubelet writes container logs: `<namespace>_<pod>_<uid>/<container>/<restart>.log`. */
+export const nodePodLogsDir = (): string => join(kubeletDir(), 'pod-logs');
 /** The folders behind the node's PersistentVolumes (removed with the node). */
 const volumesDir = (): string => join(nodeDir(), 'volumes');
 /** How many PersistentVolumes the node offers (k8s/ claims two: Kafka's and MongoDB's). */
@@ -495,7 +497,7 @@ export async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
           'nodefs.available': '1%',
           'imagefs.available': '1%',
         },
-        podLogsDir: join(kubeletDir(), 'pod-logs'),
+        podLogsDir: nodePodLogsDir(),
         serializeImagePulls: false,
         rotateCertificates: false,
       }),

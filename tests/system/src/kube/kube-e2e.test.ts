@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -8,6 +9,7 @@ import {
   eventually,
   helm,
   installCrds,
+  nodePodLogsDir,
   repoRoot,
   startKubernetes,
   type KubernetesCluster,
@@ -36,7 +38,7 @@ interface PodContainer {
   ports?: { name?: string; containerPort: number }[];
 }
 interface PodStatus {
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; uid: string; labels?: Record<string, string> };
   spec: { containers: PodContainer[]; initContainers?: PodContainer[] };
   status: {
     phase: string;
@@ -52,6 +54,7 @@ interface ContainerStatus {
   started?: boolean;
   restartCount: number;
   state: { running?: { startedAt: string } };
+  lastState?: { terminated?: { exitCode: number; reason?: string } };
 }
 interface Order {
   orderId: string;
@@ -200,9 +203,31 @@ describe('kube-e2e: the chart on a real node', function () {
     const restarted = all.flatMap((pod) =>
       [...(pod.status.initContainerStatuses ?? []), ...(pod.status.containerStatuses ?? [])]
         .filter((c) => c.restartCount > 0)
-        .map((c) => `${pod.metadata.name}/${c.name} (${String(c.restartCount)})`),
+        .map((c) => ({ pod, c })),
     );
-    assert.deepEqual(restarted, [], 'containers that restarted');
+    for (const { pod, c } of restarted) {
+      // The first run's log, as the kubelet left it (kubectl logs --previous needs the node's
+      // address, which the API server never dials here).
+      const log = join(
+        nodePodLogsDir(),
+        `${NAMESPACE}_${pod.metadata.name}_${pod.metadata.uid}`,
+        c.name,
+        '0.log',
+      );
+      const tail = await readFile(log, 'utf8').then(
+        (text) => text.trimEnd().split('\n').slice(-15).join('\n'),
+        (err: unknown) => String(err),
+      );
+      const last = c.lastState?.terminated;
+      process.stdout.write(
+        `    ${pod.metadata.name}/${c.name} restarted (exit ${String(last?.exitCode)}, ${last?.reason ?? '?'}); its first log ends:\n${tail}\n`,
+      );
+    }
+    assert.deepEqual(
+      restarted.map(({ pod, c }) => `${pod.metadata.name}/${c.name}`),
+      [],
+      'containers that restarted',
+    );
     const apps = all.filter((pod) => pod.metadata.labels?.['emporium.io/sidecar'] === 'envoy');
     assert.ok(apps.length >= serviceNames().length - 1, `${String(apps.length)} pods with Envoy`);
     for (const pod of apps) {
