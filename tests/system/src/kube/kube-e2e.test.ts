@@ -144,6 +144,18 @@ describe('kube-e2e: the chart on a real node', function () {
     ]);
     process.stdout.write(`    loaded ${String(loaded.length)} images into the node\n`);
     await kubectl(['apply', '-f', '-'], await devInfrastructure(started));
+    // k8s/ Ready before the chart, as skaffold deploys them (dev-infrastructure first).
+    const workloads = await kubectl([
+      'get',
+      'deployments,statefulsets',
+      '-n',
+      NAMESPACE,
+      '-o',
+      'name',
+    ]);
+    for (const workload of workloads.split('\n').filter(Boolean)) {
+      await kubectl(['rollout', 'status', workload, '-n', NAMESPACE, `--timeout=${READY_TIMEOUT}`]);
+    }
     const envoy = INFRA_IMAGES.find((image) => image.name === 'envoy');
     if (!envoy) throw new Error('INFRA_IMAGES has no envoy');
     const [repository, tag] = envoy.image.split(/:(?=[^:/]+$)/);
