@@ -146,7 +146,8 @@ async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<
       if (leaderless.length === 0) return;
       waitingFor = leaderless.join(', ');
     } catch (err) {
-      // kafkajs retries UNKNOWN_TOPIC_OR_PARTITION a few times itself before it gives up.
+      // kafkajs gives up on UNKNOWN_TOPIC_OR_PARTITION at once (it retries only
+      // LEADER_NOT_AVAILABLE): ask again until the deadline.
       waitingFor = (err as Error).message;
     }
     if (Date.now() > deadline) {
