@@ -1,6 +1,3 @@
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cacheRoot, ensureTool, repoRoot } from '@emporium/harness';
@@ -14,12 +11,12 @@ import {
   INFRA_NAMES,
   infraRecipe,
   infraSources,
-  npmBuildVolumes,
   runLoggedLines,
   SERVICE_IMAGE_TAG,
   serviceBuildArgs,
   serviceImage,
   serviceNames,
+  withNpmBuildVolumes,
   storedImage,
   type InfraName,
 } from './images/index.js';
@@ -125,16 +122,7 @@ async function buildServices(
     '',
   ]);
 
-  const npmDir = await mkdtemp(join(tmpdir(), 'emporium-images-npm-'));
-  // Interrupted, the finally below never runs; the npmrc must not outlive the build even so.
-  const interrupted = (signal: NodeJS.Signals): void => {
-    rmSync(npmDir, { recursive: true, force: true });
-    process.kill(process.pid, signal);
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
-  try {
-    const volumes = await npmBuildVolumes(npmDir);
+  await withNpmBuildVolumes(async (volumes) => {
     for (const service of services) {
       const image = serviceImage(service, options.tag);
       const logFile = join(options.logs, `images-${service}.log`);
@@ -168,12 +156,7 @@ async function buildServices(
         `runs as uid ${String(check.uid)}`,
       ]);
     }
-  } finally {
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
-    // The npmrc may carry the registry's credentials: it lives only as long as the builds.
-    await rm(npmDir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The shared runtime, then each infrastructure image, each started once by its check. */

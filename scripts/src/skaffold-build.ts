@@ -1,15 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheRoot, ensureTool, repoRoot } from '@emporium/harness';
 import { CliError, progress, runCli } from './cli.js';
 import {
   ensureBaseImage,
-  npmBuildVolumes,
   qualifiedImageName,
   runLoggedLines,
   serviceBuildArgs,
   serviceNames,
+  withNpmBuildVolumes,
 } from './images/index.js';
 
 const USAGE = `usage: IMAGE=<name:tag> tsx scripts/src/skaffold-build.ts <service>
@@ -46,25 +44,17 @@ runCli('skaffold-build', async () => {
       progress('base', message);
     },
   });
-  const npmDir = await mkdtemp(join(tmpdir(), 'emporium-skaffold-npm-'));
-  try {
-    const tag = qualifiedImageName(image);
-    const logFile = join(logs, `skaffold-build-${service}.log`);
-    progress(service, `building ${tag} (log: ${logFile})`);
-    await runLoggedLines(
-      buildah,
-      serviceBuildArgs({ service, image: tag, volumes: await npmBuildVolumes(npmDir) }),
-      {
-        logFile,
-        cwd: repoRoot(),
-        onLine: (line) => {
-          // skaffold shows the builder's output: the build steps, not every npm line.
-          if (/^(\[\d+\/\d+\] )?STEP \d+\/\d+: /.test(line)) process.stdout.write(`${line}\n`);
-        },
+  const tag = qualifiedImageName(image);
+  const logFile = join(logs, `skaffold-build-${service}.log`);
+  progress(service, `building ${tag} (log: ${logFile})`);
+  await withNpmBuildVolumes((volumes) =>
+    runLoggedLines(buildah, serviceBuildArgs({ service, image: tag, volumes }), {
+      logFile,
+      cwd: repoRoot(),
+      onLine: (line) => {
+        // skaffold shows the builder's output: the build steps, not every npm line.
+        if (/^(\[\d+\/\d+\] )?STEP \d+\/\d+: /.test(line)) process.stdout.write(`${line}\n`);
       },
-    );
-  } finally {
-    // The npmrc may carry the registry's credentials: it lives only as long as the build.
-    await rm(npmDir, { recursive: true, force: true });
-  }
+    }),
+  );
 });

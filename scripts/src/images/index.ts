@@ -21,7 +21,7 @@ export {
   type LoggedRun,
   type StoredImage,
 } from './buildah.js';
-export { BUILD_CA_FILE, buildNpmrc, npmBuildVolumes } from './npm-config.js';
+export { BUILD_CA_FILE, buildNpmrc, npmBuildVolumes, withNpmBuildVolumes } from './npm-config.js';
 export {
   SERVICE_IMAGE_TAG,
   serviceBuildArgs,

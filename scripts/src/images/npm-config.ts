@@ -1,4 +1,6 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheRoot } from '@emporium/harness';
 import { output } from './buildah.js';
@@ -52,4 +54,26 @@ export async function npmBuildVolumes(dir: string): Promise<string[]> {
   const volumes = ['--volume', `${npmrc}:/root/.npmrc:ro`, '--volume', `${npmCache}:/root/.npm`];
   if (cafile) volumes.push('--volume', `${cafile}:${BUILD_CA_FILE}:ro`);
   return volumes;
+}
+
+/**
+ * Runs `build` with {@link npmBuildVolumes} in a private temporary folder, removed afterwards,
+ * and also on SIGINT or SIGTERM: the npmrc may carry the registry's credentials, and must not
+ * outlive the build even when it is interrupted (a `finally` never runs then).
+ */
+export async function withNpmBuildVolumes<T>(build: (volumes: string[]) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'emporium-images-npm-'));
+  const interrupted = (signal: NodeJS.Signals): void => {
+    rmSync(dir, { recursive: true, force: true });
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    return await build(await npmBuildVolumes(dir));
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    await rm(dir, { recursive: true, force: true });
+  }
 }
